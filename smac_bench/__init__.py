@@ -1,0 +1,18 @@
+"""smac-bench: offline meta-RL with online self-supervision — task families, datasets, agents, harness.
+
+``import smac_bench`` registers the Gymnasium ids of every task family (see
+:mod:`smac_bench.envs`). Heavy parts (torch agents, datasets) are imported on use.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from smac_bench.envs import ENV_IDS, Task, TaskFamily, family_names, make_env, task_family
+
+try:
+    __version__ = version("smac-bench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["ENV_IDS", "Task", "TaskFamily", "__version__", "family_names", "make_env", "task_family"]

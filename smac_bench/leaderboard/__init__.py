@@ -1,0 +1,1 @@
+"""smac-bench leaderboard."""
