@@ -1,0 +1,173 @@
+"""A multi-task transition buffer held in contiguous torch tensors.
+
+Storage is padded per task: every field has shape ``[num_tasks, capacity, ...]`` and
+``sizes[k]`` transitions of slot ``k`` are valid. This makes the two samples meta-RL needs —
+a transition batch per task and a context batch per task — single vectorised gathers over all
+tasks at once, and lets the online phase append to any task without re-sorting.
+No learning code lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+FIELDS = ("obs", "actions", "rewards", "next_obs", "terminals")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Transitions sampled for ``T`` tasks: ``obs [T, B, obs_dim]``, ``rewards [T, B, 1]`` ..."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    next_obs: torch.Tensor
+    terminals: torch.Tensor
+
+
+class MultiTaskBuffer:
+    """Per-task ring buffers in one set of tensors.
+
+    Args:
+        task_ids: the task ids this buffer holds (e.g. a family's training ids).
+        capacity: transitions kept per task; older ones are overwritten when full.
+        obs_dim / act_dim: sizes of an observation and an action.
+        device: where the tensors live (sampling happens there too).
+    """
+
+    def __init__(
+        self,
+        task_ids: Sequence[int],
+        capacity: int,
+        obs_dim: int,
+        act_dim: int,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.task_ids = [int(t) for t in task_ids]
+        if len(set(self.task_ids)) != len(self.task_ids):
+            raise ValueError("task_ids must be unique")
+        self.capacity, self.obs_dim, self.act_dim = int(capacity), int(obs_dim), int(act_dim)
+        self.device = torch.device(device)
+        k, c = len(self.task_ids), self.capacity
+        zeros = lambda *shape: torch.zeros(*shape, dtype=torch.float32, device=self.device)  # noqa: E731
+        self.obs = zeros(k, c, obs_dim)
+        self.actions = zeros(k, c, act_dim)
+        self.rewards = zeros(k, c, 1)
+        self.next_obs = zeros(k, c, obs_dim)
+        self.terminals = zeros(k, c, 1)
+        self.sizes = torch.zeros(k, dtype=torch.long, device=self.device)
+        self._next = np.zeros(k, dtype=np.int64)  # ring-buffer write position per slot
+        self._slot = {t: i for i, t in enumerate(self.task_ids)}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(
+        cls,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminals: np.ndarray,
+        task_ids: np.ndarray,
+        capacity: int | None = None,
+        device: str | torch.device = "cpu",
+    ) -> MultiTaskBuffer:
+        """Build a buffer from flat transition arrays (one row per transition, any task order).
+
+        Rows of each task keep their original order. ``capacity`` defaults to the largest
+        per-task count (no padding waste when every task has the same amount of data).
+        """
+        task_ids = np.asarray(task_ids, dtype=np.int64)
+        order = np.argsort(task_ids, kind="stable")
+        tasks, counts = np.unique(task_ids, return_counts=True)
+        cap = int(capacity or counts.max())
+        buf = cls(tasks.tolist(), cap, obs.shape[-1], actions.shape[-1], device)
+        # Position of every sorted row inside its task's block.
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        within = np.arange(len(order)) - starts
+        keep = within < cap
+        slot_of_row = np.repeat(np.arange(len(tasks)), counts)[keep]
+        pos_of_row = within[keep]
+        rows = order[keep]
+        for name, src in zip(FIELDS, (obs, actions, rewards, next_obs, terminals), strict=True):
+            dst = getattr(buf, name)
+            values = torch.as_tensor(np.asarray(src, dtype=np.float32)[rows]).reshape(len(rows), -1)
+            dst[torch.as_tensor(slot_of_row), torch.as_tensor(pos_of_row)] = values.to(buf.device)
+        filled = np.minimum(counts, cap)
+        buf.sizes.copy_(torch.as_tensor(filled))
+        buf._next[:] = filled % cap
+        return buf
+
+    def add(
+        self,
+        task_id: int,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminals: np.ndarray,
+    ) -> None:
+        """Append ``n`` transitions of one task (arrays with a leading dimension ``n``)."""
+        slot = self.slot(task_id)
+        values = [torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device) for v in
+                  (obs, actions, rewards, next_obs, terminals)]
+        n = values[0].shape[0]
+        pos = (self._next[slot] + np.arange(n)) % self.capacity
+        index = torch.as_tensor(pos, device=self.device)
+        for name, v in zip(FIELDS, values, strict=True):
+            getattr(self, name)[slot, index] = v.reshape(n, -1)
+        self._next[slot] = (self._next[slot] + n) % self.capacity
+        self.sizes[slot] = min(int(self.sizes[slot]) + n, self.capacity)
+
+    # ------------------------------------------------------------------ queries
+    def slot(self, task_id: int) -> int:
+        """Row of ``task_id`` in the storage tensors."""
+        try:
+            return self._slot[int(task_id)]
+        except KeyError:
+            raise ValueError(f"task {task_id} is not in this buffer (it holds {len(self.task_ids)} tasks)") from None
+
+    def slots(self, task_ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor([self.slot(int(t)) for t in task_ids], device=self.device)
+
+    def __len__(self) -> int:
+        return int(self.sizes.sum())
+
+    def _indices(self, slots: torch.Tensor, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        sizes = self.sizes[slots]
+        if bool((sizes == 0).any()):
+            raise ValueError("cannot sample from a task with no transitions")
+        u = torch.rand(len(slots), n, device=self.device, generator=generator)
+        return (u * sizes[:, None]).long()
+
+    def sample(
+        self, task_ids: Sequence[int] | torch.Tensor, batch_size: int, generator: torch.Generator | None = None
+    ) -> Batch:
+        """``batch_size`` transitions per task, uniformly with replacement: fields ``[T, B, dim]``."""
+        slots = self.slots(task_ids)
+        idx = self._indices(slots, batch_size, generator)
+        rows = slots[:, None]
+        return Batch(*(getattr(self, name)[rows, idx] for name in FIELDS))
+
+    def sample_context(
+        self, task_ids: Sequence[int] | torch.Tensor, context_size: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Context transitions per task as ``[T, C, obs_dim + act_dim + 1]`` rows of ``(s, a, r)``."""
+        b = self.sample(task_ids, context_size, generator)
+        return torch.cat([b.obs, b.actions, b.rewards], dim=-1)
+
+    def to(self, device: str | torch.device) -> MultiTaskBuffer:
+        """Move every tensor to ``device`` (in place); returns ``self``."""
+        self.device = torch.device(device)
+        for name in (*FIELDS, "sizes"):
+            setattr(self, name, getattr(self, name).to(self.device))
+        return self
+
+
+def context_dim(obs_dim: int, act_dim: int) -> int:
+    """Width of one context transition ``(s, a, r)``."""
+    return obs_dim + act_dim + 1
