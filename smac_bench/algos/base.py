@@ -89,7 +89,7 @@ class Agent(abc.ABC):
 
     @abc.abstractmethod
     def act(self, obs: np.ndarray, z: torch.Tensor, deterministic: bool = False) -> np.ndarray:
-        """Actions ``[N, act_dim]`` in the env's action box for observations ``[N, obs_dim]`` and ``z [N, latent_dim]``."""
+        """Actions ``[N, act_dim]`` in the action box for ``obs [N, obs_dim]`` and ``z [N, latent_dim]``."""
 
     @abc.abstractmethod
     def save(self, directory: str | Path) -> None:

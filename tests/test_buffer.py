@@ -1,0 +1,66 @@
+"""The multi-task tensor buffer: layout, per-task sampling, ring appends, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from smac_bench.data.buffer import MultiTaskBuffer
+
+
+def _buffer(capacity=None):
+    # Transition i of task t carries the value 100 * t + i in every field, so a sample tells
+    # exactly which task and row it came from.
+    task_ids = np.array([3, 1, 3, 1, 1, 7, 3, 3, 1, 7])
+    value = np.zeros(len(task_ids))
+    for t in np.unique(task_ids):
+        rows = np.flatnonzero(task_ids == t)
+        value[rows] = 100 * t + np.arange(len(rows))
+    obs = np.stack([value, -value], 1)
+    return MultiTaskBuffer.from_arrays(obs, value[:, None], value, obs, np.zeros(10), task_ids, capacity)
+
+
+def test_from_arrays_groups_rows_by_task_in_original_order():
+    buf = _buffer()
+    assert buf.task_ids == [1, 3, 7]
+    assert buf.sizes.tolist() == [4, 4, 2] and len(buf) == 10
+    assert buf.obs[:, :, 0].tolist() == [[100, 101, 102, 103], [300, 301, 302, 303], [700, 701, 0, 0]]
+
+
+def test_sample_returns_only_the_requested_tasks_rows():
+    buf = _buffer()
+    batch = buf.sample([7, 1, 7], 64, torch.Generator().manual_seed(0))
+    assert batch.obs.shape == (3, 64, 2) and batch.rewards.shape == (3, 64, 1)
+    task_of_sample = (batch.rewards[..., 0] // 100).long()
+    assert task_of_sample.tolist() == [[7] * 64, [1] * 64, [7] * 64]
+    assert set(batch.rewards[0, :, 0].tolist()) == {700.0, 701.0}  # never the padding
+    assert set(batch.rewards[1, :, 0].tolist()) == {100.0, 101.0, 102.0, 103.0}
+
+
+def test_context_rows_are_state_action_reward():
+    ctx = _buffer().sample_context([3], 5, torch.Generator().manual_seed(1))
+    assert ctx.shape == (1, 5, 2 + 1 + 1)
+    np.testing.assert_array_equal(ctx[0, :, 0], -ctx[0, :, 1])
+    np.testing.assert_array_equal(ctx[0, :, 0], ctx[0, :, 3])
+
+
+def test_sampling_is_deterministic_given_a_generator():
+    buf = _buffer()
+    a = buf.sample([1, 3], 16, torch.Generator().manual_seed(5)).obs
+    b = buf.sample([1, 3], 16, torch.Generator().manual_seed(5)).obs
+    assert torch.equal(a, b)
+
+
+def test_add_appends_then_overwrites_oldest_when_full():
+    buf = _buffer()
+    buf.add(7, np.full((3, 2), 9.0), np.ones((3, 1)), np.ones(3), np.ones((3, 2)), np.zeros(3))
+    assert buf.obs[2, :, 0].tolist() == [9, 701, 9, 9]  # ring: positions 2, 3, then 0
+    assert buf.sizes.tolist() == [4, 4, 4]
+
+
+def test_capacity_truncates_and_unknown_task_is_a_clear_error():
+    buf = _buffer(capacity=2)
+    assert buf.sizes.tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="task 5 is not in this buffer"):
+        buf.sample([5], 1)

@@ -1,0 +1,36 @@
+"""The command line: help, version, envs, and one-line errors for user mistakes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import smac_bench
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from smac_bench.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_help_and_version():
+    out = _cli("--help")
+    assert out.returncode == 0
+    for command in ("evaluate", "datasets", "envs", "leaderboard"):
+        assert command in out.stdout
+    out = _cli("--version")
+    assert out.returncode == 0 and smac_bench.__version__ in out.stdout
+
+
+def test_envs_lists_every_family():
+    out = _cli("envs")
+    assert out.returncode == 0
+    assert "cheetah-vel" in out.stdout and "ant-dir" in out.stdout
+
+
+def test_import_is_quiet():
+    out = subprocess.run([sys.executable, "-W", "error", "-c", "import smac_bench"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and out.stderr == ""

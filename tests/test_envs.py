@@ -1,0 +1,151 @@
+"""Task families and the locomotion envs: splits, registration, rewards, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import smac_bench
+from smac_bench.envs.family import task_file_sha256
+
+# The frozen task files: a change here means task ids changed meaning — never regenerate.
+TASK_FILE_SHA256 = {
+    "cheetah-vel": "649f251d375ee8b6d3835f48f1ac932ba2dd7ec010f52a3e6360e5a974fc2547",
+    "ant-dir": "f538d0616bb43262fb247f7bcd9b3d82c88a33beebd4a25befad4059f3d988f5",
+}
+LOCOMOTION = {"cheetah-vel": (130, 100, 30), "ant-dir": (120, 100, 20)}
+
+
+@pytest.mark.parametrize("name", sorted(TASK_FILE_SHA256))
+def test_task_files_are_pinned(name):
+    assert task_file_sha256(name) == TASK_FILE_SHA256[name]
+
+
+@pytest.mark.parametrize("name", sorted(LOCOMOTION))
+def test_splits_are_disjoint_complete_and_as_specified(name):
+    fam = smac_bench.task_family(name)
+    total, n_train, n_test = LOCOMOTION[name]
+    assert fam.num_tasks == total
+    assert [t.task_id for t in fam.train] == list(range(n_train))
+    assert [t.task_id for t in fam.test] == list(range(n_train, total))
+    assert not set(fam.train_ids) & set(fam.test_ids)
+    assert fam.max_episode_steps == 200
+
+
+def test_task_parameters_lie_in_their_ranges():
+    goals = [t.params["goal_velocity"] for t in smac_bench.task_family("cheetah-vel").tasks]
+    assert min(goals) >= 0.0 and max(goals) <= 3.0 and np.std(goals) > 0.5
+    dirs = [t.params["direction"] for t in smac_bench.task_family("ant-dir").tasks]
+    assert min(dirs) >= 0.0 and max(dirs) < 2 * math.pi and np.std(dirs) > 1.0
+
+
+def test_regenerating_a_family_gives_the_frozen_file():
+    from smac_bench.envs import cheetah_vel
+
+    assert cheetah_vel.generate() == smac_bench.task_family("cheetah-vel")
+
+
+def test_unknown_family_and_task_are_clear_errors():
+    with pytest.raises(ValueError, match="choose one of .*cheetah-vel"):
+        smac_bench.task_family("cheetah-speed")
+    env = smac_bench.make_env("cheetah-vel")
+    with pytest.raises(ValueError, match=r"valid ids are 0\.\.129"):
+        env.reset(options={"task_id": 130})
+    with pytest.raises(ValueError, match="unknown task_id"):
+        env.reset(options={"task_id": "3"})
+
+
+@pytest.mark.parametrize("env_id", ["smac_bench/CheetahVel-v0", "smac_bench/AntDir-v0"])
+def test_registered_env_passes_gymnasium_checker(env_id):
+    env = gymnasium.make(env_id)
+    assert env.spec.max_episode_steps == 200
+    assert isinstance(env.spec.entry_point, str)  # Minari serialises the spec
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def _rollout(name: str, task_id: int, seed: int, steps: int = 30):
+    env = smac_bench.make_env(name)
+    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    assert info["task_id"] == task_id
+    rng = np.random.default_rng(0)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, env.action_space.shape))
+        assert info["task_id"] == task_id
+        trace += [obs, [reward]]
+        if terminated:
+            break
+    return np.concatenate([np.ravel(x) for x in trace])
+
+
+@pytest.mark.parametrize("name", sorted(LOCOMOTION))
+def test_same_seed_and_task_give_identical_trajectories(name):
+    a, b = _rollout(name, 7, seed=3), _rollout(name, 7, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, _rollout(name, 7, seed=4))
+
+
+def test_task_is_not_in_the_observation():
+    # Same seed, different tasks: the reset observation must be identical.
+    env = smac_bench.make_env("cheetah-vel")
+    o1, _ = env.reset(seed=0, options={"task_id": 0})
+    o2, _ = env.reset(seed=0, options={"task_id": 120})
+    np.testing.assert_array_equal(o1, o2)
+
+
+def test_reset_without_task_draws_training_tasks_reproducibly():
+    env = smac_bench.make_env("ant-dir")
+    drawn = [env.reset(seed=s)[1]["task_id"] for s in range(40)]
+    assert all(t < 100 for t in drawn) and len(set(drawn)) > 10
+    assert drawn == [env.reset(seed=s)[1]["task_id"] for s in range(40)]
+
+
+def test_cheetah_reward_matches_formula_from_simulator_state():
+    env = smac_bench.make_env("cheetah-vel")
+    base = env.unwrapped
+    env.reset(seed=1, options={"task_id": 104})
+    goal = base.task.params["goal_velocity"]
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        action = rng.uniform(-1, 1, 6)
+        x_before = base.data.qpos[0]
+        _, reward, terminated, _, _ = env.step(action)
+        v_x = (base.data.qpos[0] - x_before) / base.dt
+        assert reward == pytest.approx(-abs(v_x - goal) - 0.05 * np.sum(action**2), abs=1e-12)
+        assert not terminated
+
+
+def test_ant_reward_and_termination_match_formula_from_simulator_state():
+    env = smac_bench.make_env("ant-dir")
+    base = env.unwrapped
+    env.reset(seed=2, options={"task_id": 110})
+    theta = base.task.params["direction"]
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        action = rng.uniform(-1, 1, 8)
+        xy_before = base.data.body(1).xpos[:2].copy()
+        _, reward, terminated, _, _ = env.step(action)
+        v_xy = (base.data.body(1).xpos[:2] - xy_before) / base.dt
+        height = base.data.qpos[2]
+        healthy = 0.2 <= height <= 1.0
+        contact = 5e-4 * np.sum(np.clip(base.data.cfrc_ext, -1, 1) ** 2)
+        expected = v_xy @ [math.cos(theta), math.sin(theta)] - 0.5 * np.sum(action**2) - contact + healthy
+        assert reward == pytest.approx(expected, abs=1e-10)
+        assert terminated == (not healthy)
+        if terminated:
+            break
+
+
+def test_ant_terminates_when_torso_leaves_height_range():
+    env = smac_bench.make_env("ant-dir")
+    env.reset(seed=0, options={"task_id": 0})
+    base = env.unwrapped
+    qpos, qvel = base.data.qpos.copy(), base.data.qvel.copy()
+    qpos[2] = 1.5  # lifted above the healthy range
+    base.set_state(qpos, qvel)
+    _, _, terminated, _, _ = env.step(np.zeros(8))
+    assert terminated
