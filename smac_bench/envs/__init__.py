@@ -4,6 +4,7 @@ Importing this module registers, with string entry points (so Minari can seriali
 
 * ``smac_bench/CheetahVel-v0`` — :class:`smac_bench.envs.cheetah_vel.CheetahVelEnv`
 * ``smac_bench/AntDir-v0`` — :class:`smac_bench.envs.ant_dir.AntDirEnv`
+* ``smac_bench/SawyerManip-v0`` — :class:`smac_bench.envs.sawyer.env.SawyerManipEnv`
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import gymnasium
 
 from smac_bench.envs.family import Task, TaskFamily, family_names, task_family
+from smac_bench.envs.sawyer import default_gl_backend
+
+default_gl_backend()  # before anything imports mujoco: it picks its OpenGL backend once
 
 # family name -> (Gymnasium id, entry point, episode length)
 ENV_IDS = {
     "cheetah-vel": ("smac_bench/CheetahVel-v0", "smac_bench.envs.cheetah_vel:CheetahVelEnv", 200),
     "ant-dir": ("smac_bench/AntDir-v0", "smac_bench.envs.ant_dir:AntDirEnv", 200),
+    "sawyer-manip": ("smac_bench/SawyerManip-v0", "smac_bench.envs.sawyer.env:SawyerManipEnv", 200),
 }
 
 

@@ -27,3 +27,25 @@ def register(app: typer.Typer) -> None:
                 str(fam.max_episode_steps), fam.description,
             )
         console.print(table)
+
+    @app.command("render")
+    def render_command(
+        family: str = typer.Argument(..., help="Task family to render (only sawyer-manip for now)."),
+        task: int = typer.Option(..., "--task", help="Task id (see `smac-bench envs` for the ranges)."),
+        out: str = typer.Option("clip.gif", "--out", help="Animated GIF to write."),
+        every: int = typer.Option(4, "--every", help="Keep every N-th env step as a frame."),
+        size: int = typer.Option(320, "--size", help="Frame width and height in pixels."),
+        noise: float = typer.Option(0.0, "--noise", help="Gaussian action-noise std of the scripted policy."),
+    ) -> None:
+        """Render an episode of one task (for now: its scripted controller) to an animated GIF."""
+        from smac_bench.errors import UserError
+
+        if family != "sawyer-manip":
+            raise UserError(f"render supports only sawyer-manip, not {family!r}")
+        from smac_bench.envs.sawyer.clip import render_scripted_episode
+
+        result = render_scripted_episode(task, out, every=every, size=size, noise_std=noise)
+        console.print(
+            f"wrote {out}: {result['frames']} frames of {result['steps']} steps, "
+            f"success={result['success']}"
+        )

@@ -11,7 +11,7 @@ from importlib import import_module, resources
 
 from smac_bench.envs.family import GENERATORS, write_family
 
-MODULES = ("smac_bench.envs.cheetah_vel", "smac_bench.envs.ant_dir")
+MODULES = ("smac_bench.envs.cheetah_vel", "smac_bench.envs.ant_dir", "smac_bench.envs.sawyer.tasks")
 
 if __name__ == "__main__":
     for module in MODULES:

@@ -1,0 +1,248 @@
+"""The ``sawyer-manip`` task space and its frozen train/test split.
+
+A task is (objects present, their poses, the aim). Aims:
+
+* ``press_button``  — push the button in (needs ``button``);
+* ``open_drawer``   — pull the drawer out (needs ``drawer``; it starts shut);
+* ``close_drawer``  — push the drawer shut (needs ``drawer``; it starts open);
+* ``place_puck``    — bring the puck to a hidden goal point in the air (needs ``puck``);
+* ``place_in_tray`` — bring the puck into the tray, goal = tray centre on the table (``puck``, ``tray``);
+* ``reach``         — move the hand to a hidden goal point.
+
+Held-out by construction: the table is cut into square cells of :data:`CELL` metres coloured like a
+chessboard; the anchor (centre) of every object and goal of a training task lies in a white cell,
+of a test task in a black cell. Test scenes also use object combinations no training task has.
+Objects never overlap: each has an oriented rectangular footprint that includes the room the hand
+and the opened drawer need, and footprints keep :data:`MARGIN` apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from smac_bench.envs.family import Task, TaskFamily, register_generator
+from smac_bench.envs.sawyer.scene import DRAWER_TRAVEL, OBJECT_KINDS
+
+AIMS: tuple[str, ...] = ("press_button", "open_drawer", "close_drawer", "place_puck", "place_in_tray", "reach")
+AIM_NEEDS: dict[str, frozenset[str]] = {
+    "press_button": frozenset({"button"}),
+    "open_drawer": frozenset({"drawer"}),
+    "close_drawer": frozenset({"drawer"}),
+    "place_puck": frozenset({"puck"}),
+    "place_in_tray": frozenset({"puck", "tray"}),
+    "reach": frozenset(),
+}
+TRAIN_COMBOS: tuple[tuple[str, ...], ...] = (
+    ("button", "drawer"), ("button", "puck"), ("drawer", "tray"), ("puck", "tray"),
+    ("button", "drawer", "puck"), ("button", "drawer", "tray"), ("button", "puck", "tray"),
+    ("drawer", "puck", "tray"),
+)
+TEST_COMBOS: tuple[tuple[str, ...], ...] = (
+    ("button", "drawer", "puck", "tray"), ("button", "tray"), ("drawer", "puck"),
+)
+CELL = 0.15  # side of a chessboard cell (m)
+MARGIN = 0.02  # minimum gap between footprints (m)
+TABLE_X = (-0.5, 0.5)  # where footprints may lie (m): inside the reach of the arm
+TABLE_Y = (0.36, 0.98)
+MAX_YAW = 0.26  # |yaw| of the button box and drawer (rad, ~15 degrees)
+# Footprint (xmin, xmax, ymin, ymax) in each object's frame; the front (-y) faces the robot and
+# includes the button and the hand in front of it, and the opened drawer plus the hand.
+FOOTPRINT: dict[str, tuple[float, float, float, float]] = {
+    "button": (-0.13, 0.13, -0.30, 0.12),
+    "drawer": (-0.13, 0.13, -0.42, 0.11),
+    "puck": (-0.06, 0.06, -0.06, 0.06),
+    "tray": (-0.08, 0.08, -0.08, 0.08),
+    "goal": (-0.05, 0.05, -0.05, 0.05),
+}
+# Where anchors are drawn, (xmin, ymin) - (xmax, ymax). The arm reaches down to the table (hand at
+# z = 0.05) only for y <= ~0.76 (measured): pucks, trays and low goals stay in that band.
+ANCHOR_BOUNDS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "button": ((TABLE_X[0], TABLE_Y[0]), (TABLE_X[1], TABLE_Y[1])),
+    "drawer": ((TABLE_X[0], TABLE_Y[0]), (TABLE_X[1], TABLE_Y[1])),
+    "puck": ((-0.4, 0.42), (0.4, 0.74)),
+    "tray": ((-0.4, 0.42), (0.4, 0.74)),
+    "place_puck": ((-0.4, 0.42), (0.4, 0.74)),
+    "reach": ((-0.45, 0.40), (0.45, 0.80)),
+}
+GOAL_Z = {"place_puck": (0.05, 0.2), "reach": (0.1, 0.3)}
+MAX_CARRY = 0.6  # horizontal puck-to-goal distance (m) that fits a 200-step episode with noise
+DRAWER_OPEN_INIT = (0.12, DRAWER_TRAVEL)  # opening of a drawer that starts open (m)
+N_TRAIN, N_TEST = 120, 36
+
+
+@dataclass(frozen=True)
+class ObjectPose:
+    """Pose of one object on the table: anchor ``(x, y)`` on the table top, yaw about z, and the
+    drawer's initial opening in metres (0 = shut)."""
+
+    x: float
+    y: float
+    yaw: float = 0.0
+    opening: float = 0.0
+
+
+@dataclass(frozen=True)
+class SceneTask:
+    """Typed view of a task's params: object poses, aim and (hidden) goal point."""
+
+    aim: str
+    objects: Mapping[str, ObjectPose]
+    goal: tuple[float, float, float] | None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in OBJECT_KINDS if k in self.objects)
+
+
+def scene_task(params: Mapping[str, Any]) -> SceneTask:
+    """Parse ``Task.params`` of the sawyer-manip family; ``ValueError`` names what is malformed."""
+    aim = params.get("aim")
+    if aim not in AIMS:
+        raise ValueError(f"sawyer-manip task has aim {aim!r}: expected one of {', '.join(AIMS)}")
+    objects = {}
+    for kind, pose in dict(params.get("objects", {})).items():
+        if kind not in OBJECT_KINDS:
+            raise ValueError(f"sawyer-manip task has object {kind!r}: expected one of {', '.join(OBJECT_KINDS)}")
+        objects[kind] = ObjectPose(float(pose["pos"][0]), float(pose["pos"][1]),
+                                   float(pose.get("yaw", 0.0)), float(pose.get("opening", 0.0)))
+    missing = AIM_NEEDS[aim] - set(objects)
+    if missing:
+        raise ValueError(f"sawyer-manip aim {aim!r} needs objects {sorted(missing)} that the task lacks")
+    goal = params.get("goal")
+    if goal is None and aim in ("place_puck", "place_in_tray", "reach"):
+        raise ValueError(f"sawyer-manip aim {aim!r} needs a goal point")
+    return SceneTask(aim, objects, None if goal is None else (float(goal[0]), float(goal[1]), float(goal[2])))
+
+
+def cell_colour(x: float, y: float) -> int:
+    """Chessboard colour of the table cell holding ``(x, y)``: 0 = train (white), 1 = test (black)."""
+    return (math.floor(x / CELL) + math.floor(y / CELL)) % 2
+
+
+def anchors(task: SceneTask) -> list[tuple[str, float, float]]:
+    """``(name, x, y)`` of every object anchor and the goal (when it has one of its own)."""
+    points = [(k, p.x, p.y) for k, p in task.objects.items()]
+    if task.goal is not None and task.aim != "place_in_tray":
+        points.append(("goal", task.goal[0], task.goal[1]))
+    return points
+
+
+def footprint_corners(kind: str, x: float, y: float, yaw: float, grow: float = 0.0) -> np.ndarray:
+    """The 4 world-frame corners (4x2) of a footprint, grown by ``grow`` on every side."""
+    x0, x1, y0, y1 = FOOTPRINT[kind]
+    local = np.array([[x0 - grow, y0 - grow], [x1 + grow, y0 - grow], [x1 + grow, y1 + grow], [x0 - grow, y1 + grow]])
+    c, s = math.cos(yaw), math.sin(yaw)
+    return local @ np.array([[c, s], [-s, c]]) + np.array([x, y])
+
+
+def rectangles_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Separating-axis test for two convex quadrilaterals given by their corners (4x2): they overlap
+    iff their projections overlap on every edge normal of both."""
+    for poly in (a, b):
+        for i in range(4):
+            edge = poly[(i + 1) % 4] - poly[i]
+            axis = np.array([-edge[1], edge[0]])
+            pa, pb = a @ axis, b @ axis
+            if pa.max() < pb.min() or pb.max() < pa.min():
+                return False
+    return True
+
+
+def _on_table(corners: np.ndarray) -> bool:
+    return bool((corners[:, 0] >= TABLE_X[0]).all() and (corners[:, 0] <= TABLE_X[1]).all()
+                and (corners[:, 1] >= TABLE_Y[0]).all() and (corners[:, 1] <= TABLE_Y[1]).all())
+
+
+def _place(kind: str, bounds: str, colour: int, placed: list[np.ndarray], rng: np.random.Generator,
+           rotates: bool) -> tuple[float, float, float] | None:
+    """Rejection-sample an anchor for ``kind`` within ``ANCHOR_BOUNDS[bounds]`` in a cell of
+    ``colour``, its footprint on the table and clear of ``placed``."""
+    for _ in range(400):
+        x, y = (round(float(v), 4) for v in rng.uniform(*ANCHOR_BOUNDS[bounds]))
+        yaw = round(float(rng.uniform(-MAX_YAW, MAX_YAW)), 4) if rotates else 0.0
+        if cell_colour(x, y) != colour:
+            continue
+        corners = footprint_corners(kind, x, y, yaw)
+        if not _on_table(corners):
+            continue
+        grown = footprint_corners(kind, x, y, yaw, grow=MARGIN)
+        if any(rectangles_overlap(grown, other) for other in placed):
+            continue
+        placed.append(corners)
+        return x, y, yaw
+    return None
+
+
+def sample_task(aim: str, combo: Sequence[str], colour: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Params of one task: ``combo`` laid out in cells of ``colour``, pursuing ``aim``."""
+    for _ in range(200):
+        placed: list[np.ndarray] = []
+        objects: dict[str, dict[str, Any]] = {}
+        for kind in combo:  # big objects first: they are the hardest to fit
+            pose = _place(kind, kind, colour, placed, rng, rotates=kind in ("button", "drawer"))
+            if pose is None:
+                break
+            objects[kind] = {"pos": [pose[0], pose[1]]}
+            if kind in ("button", "drawer"):
+                objects[kind]["yaw"] = pose[2]
+            if kind == "drawer":
+                starts_open = aim == "close_drawer" or (aim != "open_drawer" and rng.random() < 0.5)
+                opening = rng.uniform(*DRAWER_OPEN_INIT) if starts_open else 0.0
+                objects[kind]["opening"] = round(float(opening), 4)
+        else:
+            goal = None
+            if aim == "place_in_tray":
+                goal = [*objects["tray"]["pos"], 0.02]
+            elif aim in GOAL_Z:
+                spot = _place("goal", aim, colour, placed, rng, rotates=False)
+                if spot is None:
+                    continue
+                goal = [spot[0], spot[1], round(float(rng.uniform(*GOAL_Z[aim])), 4)]
+            if aim in ("place_puck", "place_in_tray") and math.dist(objects["puck"]["pos"], goal[:2]) > MAX_CARRY:
+                continue
+            return {"aim": aim, "objects": objects, "goal": goal}
+    raise RuntimeError(f"could not lay out {combo} for {aim} in colour-{colour} cells")
+
+
+def _split_tasks(n: int, combos: Sequence[tuple[str, ...]], colour: int,
+                 rng: np.random.Generator) -> list[dict[str, Any]]:
+    """``n`` tasks whose aims cycle through :data:`AIMS`; each picks a random combo that allows it."""
+    tasks = []
+    for k in range(n):
+        aim = AIMS[k % len(AIMS)]
+        fitting = [c for c in combos if AIM_NEEDS[aim] <= set(c)]
+        combo = fitting[int(rng.integers(len(fitting)))]
+        tasks.append(sample_task(aim, combo, colour, rng))
+    return tasks
+
+
+@register_generator("sawyer-manip")
+def generate(seed: int = 2024) -> TaskFamily:
+    """120 train tasks (white cells, :data:`TRAIN_COMBOS`), 36 test tasks (black cells,
+    :data:`TEST_COMBOS`); ids 0-119 train, 120-155 test."""
+    rng = np.random.default_rng(seed)
+    params = _split_tasks(N_TRAIN, TRAIN_COMBOS, 0, rng) + _split_tasks(N_TEST, TEST_COMBOS, 1, rng)
+    return TaskFamily(
+        name="sawyer-manip",
+        env_id="smac_bench/SawyerManip-v0",
+        tasks=tuple(Task(k, p) for k, p in enumerate(params)),
+        train_ids=tuple(range(N_TRAIN)),
+        test_ids=tuple(range(N_TRAIN, N_TRAIN + N_TEST)),
+        max_episode_steps=200,
+        seed=seed,
+        description="Sawyer gripper: press a button, open/close a drawer, place a puck, reach; "
+        "held-out object sets and table cells",
+        extra={
+            "aims": list(AIMS),
+            "train_combos": [list(c) for c in TRAIN_COMBOS],
+            "test_combos": [list(c) for c in TEST_COMBOS],
+            "cell_m": CELL,
+            "train_cell_colour": 0,
+            "test_cell_colour": 1,
+        },
+    )
