@@ -160,6 +160,33 @@ class MultiTaskBuffer:
         b = self.sample(task_ids, context_size, generator)
         return torch.cat([b.obs, b.actions, b.rewards], dim=-1)
 
+    # ------------------------------------------------------------------ persistence
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """``(tensors, meta)`` that :meth:`from_state` turns back into an identical buffer.
+
+        Only the filled prefix ``[:, :max(sizes)]`` of each field is kept (a ring buffer fills
+        positions ``0..size-1`` before it wraps), so a mostly empty buffer saves small. ``meta`` is
+        JSON-ready; the tensors suit ``safetensors``.
+        """
+        used = int(self.sizes.max()) if self.task_ids else 0
+        tensors = {name: getattr(self, name)[:, :used].contiguous() for name in FIELDS}
+        tensors["sizes"] = self.sizes.clone()
+        meta = {"task_ids": list(self.task_ids), "capacity": self.capacity, "obs_dim": self.obs_dim,
+                "act_dim": self.act_dim, "next": [int(n) for n in self._next]}
+        return tensors, meta
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict,
+                   device: str | torch.device = "cpu") -> MultiTaskBuffer:
+        """Rebuild the buffer that :meth:`state` described, on ``device``."""
+        buf = cls(meta["task_ids"], meta["capacity"], meta["obs_dim"], meta["act_dim"], device)
+        for name in FIELDS:
+            src = tensors[name]
+            getattr(buf, name)[:, : src.shape[1]] = src.to(buf.device)
+        buf.sizes.copy_(tensors["sizes"].to(buf.device))
+        buf._next[:] = np.asarray(meta["next"], dtype=np.int64)
+        return buf
+
     def to(self, device: str | torch.device) -> MultiTaskBuffer:
         """Move every tensor to ``device`` (in place); returns ``self``."""
         self.device = torch.device(device)

@@ -1,0 +1,228 @@
+"""The online (self-supervised) phase shared by SMAC and the oracle, and pooled buffer sampling.
+
+One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
+
+1. draw ``online_tasks_per_iter`` training tasks (with replacement) and give each its own env;
+2. *prior* rollouts: whole episodes until each env has ``online_prior_steps`` steps, with
+   ``z ~ N(0, I)`` re-drawn every step;
+3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn every step
+   from ``q(z | c)``, ``c`` a fresh context of the task (offline and online data pooled) per episode;
+4. every new transition gets the reward the agent's ``_label_rewards`` returns — SMAC: the frozen
+   decoder's ``r_hat(s, a, z_label)``, ``z_label ~ q(z | c_offline)`` drawn once per episode from
+   *offline* context of the same task; the oracle: the env's reward — and enters the online buffer;
+5. ``online_updates_per_iter`` actor-critic updates on offline + online data, encoder/decoder frozen.
+
+All envs of an iteration are stepped in lock-step and their actions come from one batched policy call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from smac_bench.algos import losses
+from smac_bench.data.buffer import FIELDS, Batch, MultiTaskBuffer
+from smac_bench.errors import UserError
+
+if TYPE_CHECKING:
+    from smac_bench.algos.base import OnlineSetting
+    from smac_bench.algos.smac import SMACAgent
+
+
+# ---------------------------------------------------------------------- pooled sampling
+def _pooled_indices(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Uniform indices into the union of each slot's rows: ``(offline_idx, online_idx, from_offline)``."""
+    n_off = offline.sizes[slots]
+    total = n_off + online.sizes[slots] if online is not None else n_off
+    u = torch.rand(len(slots), n, device=offline.device, generator=generator)
+    idx = (u * total[:, None]).long()
+    if online is None:
+        return idx, None, torch.ones_like(idx, dtype=torch.bool)
+    from_offline = idx < n_off[:, None]
+    return idx.clamp(max=offline.capacity - 1), (idx - n_off[:, None]).clamp(0, online.capacity - 1), from_offline
+
+
+def _gather(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
+            generator: torch.Generator, names: tuple[str, ...]) -> list[torch.Tensor]:
+    i_off, i_on, from_off = _pooled_indices(offline, online, slots, n, generator)
+    rows = slots[:, None]
+    out = []
+    for name in names:
+        x = getattr(offline, name)[rows, i_off]
+        if online is not None:
+            x = torch.where(from_off[..., None], x, getattr(online, name)[rows, i_on])
+        out.append(x)
+    return out
+
+
+def sample_pooled(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
+                  generator: torch.Generator) -> Batch:
+    """``n`` transitions per slot drawn uniformly from the pooled offline + online data: fields ``[T, n, dim]``.
+
+    Both buffers must hold the same task list (slot ``k`` is the same task in each). Uniform over
+    the union means each source is picked in proportion to its size, as in rlkit's single replay buffer.
+    """
+    return Batch(*_gather(offline, online, slots, n, generator, FIELDS))
+
+
+def sample_context(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Context ``[T, n, obs + act + 1]`` of ``(s, a, r)`` rows from the pooled data."""
+    return torch.cat(_gather(offline, online, slots, n, generator, ("obs", "actions", "rewards")), dim=-1)
+
+
+# ---------------------------------------------------------------------- rollouts
+@dataclass
+class Rollout:
+    """Transitions of one collection phase, flattened over envs (env ``i``'s steps are contiguous).
+
+    ``true_rewards`` are kept for diagnostics only (label error, returns); what the learner stores
+    is ``labels``, filled in by the agent's ``_label_rewards``.
+    """
+
+    task_ids: np.ndarray
+    obs: np.ndarray
+    actions: np.ndarray
+    next_obs: np.ndarray
+    terminals: np.ndarray
+    true_rewards: np.ndarray
+    label_z: np.ndarray
+    episode_returns: list[float] = field(default_factory=list)
+    labels: np.ndarray | None = None
+
+
+def _posterior(agent: SMACAgent, offline: MultiTaskBuffer, online: MultiTaskBuffer | None,
+               task_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    slots = offline.slots(task_ids)
+    context = sample_context(offline, online, slots, agent.config.rollout_context_size, agent.generator)
+    mu, var = agent.encoder.posterior_params(context)
+    return mu, var.sqrt()
+
+
+@torch.no_grad()
+def collect(agent: SMACAgent, envs: list, task_ids: np.ndarray, quota: int, use_posterior: bool,
+            offline: MultiTaskBuffer, online: MultiTaskBuffer) -> Rollout:
+    """Whole episodes on every env until each has ``quota`` steps; one batched policy call per step."""
+    n_env, latent = len(envs), agent.latent_dim
+    obs = np.zeros((n_env, agent.obs_dim), dtype=np.float32)
+    mu_pol = torch.zeros(n_env, latent, device=agent.device)
+    std_pol = torch.ones(n_env, latent, device=agent.device)
+    z_label = torch.zeros(n_env, latent, device=agent.device)
+    steps, ep_return = np.zeros(n_env, dtype=np.int64), np.zeros(n_env)
+    active = np.ones(n_env, dtype=bool)
+    per_env: list[list[tuple]] = [[] for _ in range(n_env)]
+    returns: list[float] = []
+
+    def begin(idx: list[int]) -> None:
+        for i in idx:
+            seed = int(agent.np_rng.integers(2**31 - 1))
+            obs[i], _ = envs[i].reset(seed=seed, options={"task_id": int(task_ids[i])})
+            ep_return[i] = 0.0
+        tasks = [int(task_ids[i]) for i in idx]
+        mu, std = _posterior(agent, offline, None, tasks)  # label z: offline context only
+        z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
+        if use_posterior:
+            mu_pol[idx], std_pol[idx] = _posterior(agent, offline, online, tasks)
+
+    begin(list(range(n_env)))
+    while active.any():
+        idx = np.flatnonzero(active)
+        z = losses.reparam_sample(mu_pol[idx], std_pol[idx], agent.generator)
+        obs_t = torch.as_tensor(obs[idx], device=agent.device)
+        actions = agent._policy_sample(obs_t, z, False, agent.generator).cpu().numpy()
+        labels_z = z_label[idx].cpu().numpy()
+        restart = []
+        for j, i in enumerate(idx):
+            next_obs, reward, terminated, truncated, _ = envs[i].step(actions[j])
+            per_env[i].append((obs[i].copy(), actions[j], next_obs, float(terminated), float(reward), labels_z[j]))
+            steps[i] += 1
+            ep_return[i] += reward
+            if terminated or truncated:
+                returns.append(float(ep_return[i]))
+                if steps[i] >= quota:
+                    active[i] = False
+                else:
+                    restart.append(int(i))
+            else:
+                obs[i] = next_obs
+        if restart:
+            begin(restart)
+    rows = [row for env_rows in per_env for row in env_rows]
+    cols = [np.asarray(c, dtype=np.float32) for c in zip(*rows, strict=True)]
+    return Rollout(
+        task_ids=np.repeat(np.asarray(task_ids, dtype=np.int64), [len(r) for r in per_env]),
+        obs=cols[0], actions=cols[1], next_obs=cols[2], terminals=cols[3][:, None],
+        true_rewards=cols[4][:, None], label_z=cols[5], episode_returns=returns,
+    )
+
+
+def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
+    """Append a labelled rollout to the online buffer, env by env (steps of one env stay in order)."""
+    assert rollout.labels is not None
+    start = 0
+    tids = rollout.task_ids
+    while start < len(tids):
+        end = start
+        while end < len(tids) and tids[end] == tids[start]:
+            end += 1
+        sl = slice(start, end)
+        buffer.add(int(tids[start]), rollout.obs[sl], rollout.actions[sl], rollout.labels[sl],
+                   rollout.next_obs[sl], rollout.terminals[sl])
+        start = end
+
+
+# ---------------------------------------------------------------------- the phase
+def train_online(agent: SMACAgent, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
+    """Run whole online iterations until at least ``num_env_steps`` env steps were collected.
+
+    Returns mean metrics: ``env_steps`` (collected in this call), ``episodes``, ``episode_return``
+    (true env return, diagnostic), ``label_abs_error`` (``|label - true reward|``, diagnostic) and
+    the averaged update losses. Resuming from a checkpoint taken between calls continues identically.
+    """
+    cfg = agent.config
+    offline = setting.offline
+    agent._check_buffer(offline)
+    tasks = [int(t) for t in setting.task_ids]
+    missing = sorted(set(tasks) - set(offline.task_ids))
+    if missing:
+        raise UserError(f"online tasks {missing} have no offline data; SMAC labels rewards with z inferred "
+                        "from offline context of the same task, so online tasks must be in the offline buffer")
+    if agent.online_buffer is None:
+        agent.online_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
+                                              agent.act_dim, agent.device)
+    elif agent.online_buffer.task_ids != offline.task_ids:
+        raise ValueError("the offline buffer's tasks changed since this agent's online phase started")
+    online = agent.online_buffer
+    envs = [setting.make_env() for _ in range(cfg.online_tasks_per_iter)]
+    collected, returns, label_err, update_stats, iterations = 0, [], [], {}, 0
+    try:
+        while collected < num_env_steps:
+            task_ids = agent.np_rng.choice(np.asarray(tasks), size=len(envs), replace=True)
+            agent.last_rollouts = []
+            for quota, use_posterior in ((cfg.online_prior_steps, False), (cfg.online_posterior_steps, True)):
+                if quota <= 0:
+                    continue
+                rollout = collect(agent, envs, task_ids, quota, use_posterior, offline, online)
+                rollout.labels = np.asarray(agent._label_rewards(rollout), dtype=np.float32).reshape(-1, 1)
+                _store(online, rollout)
+                agent.last_rollouts.append(rollout)
+                collected += len(rollout.obs)
+                returns += rollout.episode_returns
+                label_err.append(np.abs(rollout.labels - rollout.true_rewards).mean())
+            stats = agent._train(offline, online, cfg.online_updates_per_iter, cfg.online_batch_size, is_online=True)
+            for k, v in stats.items():
+                update_stats[k] = update_stats.get(k, 0.0) + v
+            iterations += 1
+    finally:
+        for env in envs:
+            env.close()
+    agent.num_env_steps += collected
+    out = {"env_steps": float(collected), "episodes": float(len(returns)),
+           "episode_return": float(np.mean(returns)) if returns else float("nan"),
+           "label_abs_error": float(np.mean(label_err)) if label_err else float("nan")}
+    out.update({k: v / max(iterations, 1) for k, v in update_stats.items()})
+    return out
