@@ -1,8 +1,17 @@
-"""``smac-bench evaluate | plot | report | analyze`` sub-commands."""
+"""``smac-bench evaluate | plot | report | analyze zshift`` — thin: parse, call the library, print."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from smac_bench.errors import UserError
+
+console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -12,6 +21,100 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         algo: str = typer.Option("smac", help="Algorithm: smac, offline-pearl or oracle."),
         env: str = typer.Option("cheetah-vel", help="Task family: cheetah-vel, ant-dir or sawyer-manip."),
+        seed: int = typer.Option(None, help="One seed (default 0)."),
+        seeds: str = typer.Option(None, help="Several seeds, run in parallel processes: 0-4 or 0,2,5."),
+        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick (default) or paper."),
+        out: Path = typer.Option(Path("runs"), help="Parent folder; each run writes OUT/<algo>-<env>-seed<N>/."),
+        device: str = typer.Option("cpu", help="cpu or cuda."),
+        resume: bool = typer.Option(False, "--resume", help="Continue runs from their last checkpoint."),
+        workers: int = typer.Option(None, help="Parallel processes for --seeds (default: min(seeds, CPUs))."),
+        threads: int = typer.Option(None, help="torch threads per run (default: CPUs / workers, 1 for one run)."),
+        eval_workers: int = typer.Option(None, help="Processes stepping evaluation envs (default 0: in-process; "
+                                         "more helps only with idle cores)."),
     ) -> None:
-        """Train an agent and evaluate it on the held-out tasks (protocol v1)."""
-        typer.echo(f"evaluate --algo {algo} --env {env}: the harness is not built yet (issue #5)")
+        """Train an agent (offline, then online) with periodic protocol-v1 evaluation on held-out tasks."""
+        from smac_bench.harness.launch import build_configs, run_all
+
+        configs = build_configs(algo, env, seed, seeds, preset, out, device, eval_workers)
+        episodes = run_all(configs, resume=resume, workers=workers, console=console, threads=threads)
+        _print_summary(episodes, [c.run_dir for c in configs])
+
+    @app.command("plot")
+    def plot(
+        run_dirs: list[Path] = typer.Argument(..., help="Run folders (or their parent) from `smac-bench evaluate`."),
+        out: Path = typer.Option(Path("curves.png"), help="Figure file to write."),
+        context: str = typer.Option("exploration", help="exploration (test tasks) or offline (train tasks)."),
+    ) -> None:
+        """Score vs training step per algorithm: mean over seeds, 95% bootstrap band, one panel per domain."""
+        from smac_bench.analysis.plots import plot_curves
+        from smac_bench.harness.results import load_episodes
+
+        if context not in ("exploration", "offline"):
+            raise UserError(f"unknown --context {context!r}: choose exploration or offline")
+        df = load_episodes(run_dirs)
+        try:
+            path = plot_curves(df, out, context)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        console.print(f"wrote {path}")
+
+    @app.command("report")
+    def report(
+        run_dirs: list[Path] = typer.Argument(..., help="Run folders (or their parent) from `smac-bench evaluate`."),
+        csv: Path = typer.Option(None, help="Also write the numeric table to this CSV file."),
+        reps: int = typer.Option(2000, help="Bootstrap replicates."),
+    ) -> None:
+        """IQM and mean with 95% stratified-bootstrap CIs over seeds x tasks; normalised scores."""
+        from smac_bench.analysis.report import display_table, reference_table, report_table, write_report
+        from smac_bench.harness.results import find_run_dirs, load_episodes
+
+        df = load_episodes(run_dirs)
+        refs = reference_table([str(d) for d in find_run_dirs(run_dirs)])
+        table = report_table(df, refs, reps=reps)
+        _print_frame(display_table(table), f"smac-bench report (protocol {df['protocol'].iloc[0]})")
+        if not refs:
+            console.print("[dim]no reference scores in config.json: normalised columns omitted[/]")
+        if csv:
+            write_report(table, csv)
+            console.print(f"wrote {csv}")
+
+    analyze = typer.Typer(no_args_is_help=True, help="Diagnostics on finished runs.")
+    app.add_typer(analyze, name="analyze")
+
+    @analyze.command("zshift")
+    def zshift(
+        run_dir: Path = typer.Argument(..., help="One run folder with checkpoints/offline_end (and online_end)."),
+        out: Path = typer.Option(None, help="Folder for zshift.csv and zshift.png (default: the run folder)."),
+        runs: int = typer.Option(4, help="Contexts per task and source."),
+    ) -> None:
+        """KL(q(z|c) || p(z)) for offline vs exploration context, before/after the online phase."""
+        from smac_bench.analysis.zshift import zshift_analysis, zshift_summary
+
+        if not run_dir.is_dir():
+            raise UserError(f"{run_dir} is not a folder: pass one run folder written by `smac-bench evaluate`")
+        csv_path, fig_path, table = zshift_analysis(run_dir, out, num_runs=runs)
+        _print_frame(zshift_summary(table).round(3), "z-shift (training tasks)")
+        console.print(f"wrote {csv_path} and {fig_path}")
+
+
+def _print_frame(df, title: str) -> None:  # noqa: ANN001 - a DataFrame
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+
+
+def _print_summary(episodes, run_dirs: list[Path]) -> None:  # noqa: ANN001 - a DataFrame
+    """Report table of the runs just finished, and where their files are."""
+    from smac_bench.analysis.report import display_table, reference_table, report_table
+
+    if episodes is None or not len(episodes):
+        return
+    refs = reference_table([str(d) for d in run_dirs])
+    table = display_table(report_table(episodes, refs, reps=1000))
+    _print_frame(table, f"summary (protocol {episodes['protocol'].iloc[0]})")
+    for d in run_dirs:
+        console.print(f"results: {d}{os.sep}  (config.json, episodes.csv, metrics.csv, checkpoints/)")
+    console.print("next: smac-bench plot / report " + " ".join(str(d) for d in run_dirs))

@@ -1,0 +1,268 @@
+"""Batched execution of protocol v1 (:mod:`smac_bench.harness.protocol`).
+
+Every ``(task, run)`` pair of an evaluation gets its own env; all of them are stepped together
+and the policy is called once per time step on the stacked observations of the envs still
+running. That keeps per-step Python and inference overhead amortised over ~100 envs, which is
+what makes the harness at least as fast per env step as a single env stepped with random actions
+(``benchmarks/eval_speed.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from smac_bench.algos.base import Agent
+from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.harness.envpool import EnvPool, ProcessEnvPool, make_pool
+from smac_bench.harness.protocol import ProtocolV1, episode_seed, offline_task_ids, trajectory_seed
+
+Pool = EnvPool | ProcessEnvPool
+
+#: Columns returned by :func:`evaluate_tasks` (the run loop adds the run's identity columns).
+EVAL_COLUMNS = (
+    "task_id", "run", "split", "context_source", "return", "success", "length", "posterior_kl", "episode_seed",
+)
+
+
+@dataclass
+class Rollout:
+    """Result of stepping ``N`` envs for one trajectory each.
+
+    ``obs/actions/rewards`` are ``[N, H, ...]`` (only the first ``length[i]`` steps of row ``i``
+    are valid; present only when recording); ``success`` is NaN where the env never reported it.
+    """
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    success: np.ndarray
+    obs: np.ndarray | None = None
+    actions: np.ndarray | None = None
+    rewards: np.ndarray | None = None
+
+
+def rollout(
+    agent: Agent,
+    pool: Pool,
+    task_ids: Sequence[int],
+    reset_seeds: Sequence[int],
+    z: torch.Tensor,
+    horizon: int,
+    deterministic: bool,
+    record: bool = False,
+) -> Rollout:
+    """One trajectory in each of the pool's first ``len(task_ids)`` envs, all stepped in lockstep.
+
+    The policy is called once per time step, batched over the envs still running.
+    """
+    n = len(task_ids)
+    pool.ensure(n)
+    obs = pool.reset(range(n), task_ids, reset_seeds)
+    act_dim = int(np.prod(pool.action_shape))
+    returns = np.zeros(n)
+    lengths = np.zeros(n, dtype=np.int64)
+    success = np.full(n, np.nan)
+    active = np.ones(n, dtype=bool)
+    rec_obs = np.zeros((n, horizon, obs.shape[1]), np.float32) if record else None
+    rec_act = np.zeros((n, horizon, act_dim), np.float32) if record else None
+    rec_rew = np.zeros((n, horizon), np.float32) if record else None
+    for t in range(horizon):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        all_running = idx.size == n
+        with torch.no_grad():
+            zi = z if all_running else z[torch.as_tensor(idx, device=z.device)]
+            actions = np.asarray(agent.act(obs if all_running else obs[idx], zi, deterministic=deterministic))
+        actions = actions.reshape(idx.size, act_dim)
+        if record:
+            rec_obs[idx, t] = obs[idx]
+            rec_act[idx, t] = actions
+        next_obs, rew, done, succ = pool.step(idx, actions)
+        obs[idx] = next_obs
+        returns[idx] += rew
+        lengths[idx] += 1
+        if record:
+            rec_rew[idx, t] = rew
+        # any-step success: NaN (never reported) stays NaN, otherwise the running max
+        reported = ~np.isnan(succ)
+        success[idx[reported]] = np.fmax(success[idx[reported]], succ[reported])
+        active[idx[done]] = False
+    return Rollout(returns, lengths, success, rec_obs, rec_act, rec_rew)
+
+
+def _prior_draws(agent: Agent, seeds: Sequence[int], trajectory: int) -> torch.Tensor:
+    """``z ~ p(z)`` per row, from the row's own seed so a row's draw ignores the batch it is in."""
+    prior = agent.prior(len(seeds))
+    eps = np.stack([np.random.default_rng([int(s), 2, trajectory]).standard_normal(agent.latent_dim)
+                    for s in seeds])
+    eps_t = torch.as_tensor(eps, dtype=prior.mean.dtype, device=prior.mean.device)
+    return prior.mean + prior.stddev * eps_t
+
+
+def _posterior_by_length(agent: Agent, contexts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior means and ``KL(q || p)`` for contexts of possibly different lengths.
+
+    The agent takes ``[T, C, dim]`` with one ``C``; instead of padding (which the encoder would
+    read as data) contexts are grouped by length — with no early terminations that is one group.
+    """
+    n = len(contexts)
+    means = torch.zeros(n, agent.latent_dim, device=agent.device)
+    kls = torch.zeros(n, device=agent.device)
+    lengths = np.array([len(c) for c in contexts])
+    with torch.no_grad():
+        for length in np.unique(lengths):
+            rows = np.flatnonzero(lengths == length)
+            ctx = torch.as_tensor(np.stack([contexts[i] for i in rows]), dtype=torch.float32, device=agent.device)
+            q = agent.infer_posterior(ctx)
+            p = agent.prior(len(rows))
+            r = torch.as_tensor(rows, device=agent.device)
+            means[r] = q.mean
+            kls[r] = kl_divergence(Normal(q.mean, q.stddev), p).sum(-1)
+    return means, kls
+
+
+def evaluate_tasks(
+    agent: Agent,
+    pool: Pool,
+    task_ids: Sequence[int],
+    protocol: ProtocolV1,
+    eval_seed: int,
+    context_source: str,
+    split: str,
+    buffer: MultiTaskBuffer | None = None,
+    max_envs: int | None = None,
+) -> pd.DataFrame:
+    """Protocol v1 on ``task_ids`` with one context source; one row per ``(task, run)``.
+
+    Args:
+        context_source: ``"exploration"`` (``K`` prior-``z`` trajectories) or ``"offline"``
+            (``K * H`` transitions drawn from ``buffer``).
+        split: ``"test"`` or ``"train"``, written into the rows.
+        max_envs: evaluate at most this many ``(task, run)`` pairs at once (memory bound for heavy
+            envs); results do not depend on it.
+    """
+    if context_source not in ("exploration", "offline"):
+        raise ValueError(f"unknown context_source {context_source!r}")
+    if context_source == "offline" and buffer is None:
+        raise ValueError("offline context needs the offline buffer")
+    items = [(int(k), r) for k in task_ids for r in range(protocol.num_runs)]
+    chunk = max_envs or len(items)
+    with single_torch_thread():
+        frames = [_evaluate_chunk(agent, pool, items[start:start + chunk], protocol, eval_seed, context_source,
+                                  split, buffer) for start in range(0, len(items), chunk)]
+    out = pd.concat(frames, ignore_index=True)[list(EVAL_COLUMNS)]
+    # env steps taken, exploration included (for speed measurements; not a result column)
+    out.attrs["env_steps"] = int(sum(f.attrs["env_steps"] for f in frames))
+    return out
+
+
+@contextmanager
+def single_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block.
+
+    Policy inference here is a ~100-row MLP per env step: too small to gain from threads, and
+    on busy shared cores torch's spinning worker threads made one forward pass ~100x slower
+    (80 ms vs 0.7 ms measured on 2 loaded cores).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _evaluate_chunk(
+    agent: Agent,
+    pool: Pool,
+    part: list[tuple[int, int]],
+    protocol: ProtocolV1,
+    eval_seed: int,
+    context_source: str,
+    split: str,
+    buffer: MultiTaskBuffer | None,
+) -> pd.DataFrame:
+    """Protocol v1 for a list of ``(task, run)`` pairs stepped together."""
+    tasks = [k for k, _ in part]
+    seeds = [episode_seed(eval_seed, k, r) for k, r in part]
+    if context_source == "exploration":
+        contexts = _explore(agent, pool, tasks, seeds, protocol)
+        steps = sum(len(c) for c in contexts)
+    else:
+        contexts = _offline_contexts(buffer, tasks, seeds, protocol.context_size)
+        steps = 0
+    z, kl = _posterior_by_length(agent, contexts)
+    final_seeds = [trajectory_seed(s, protocol.num_exploration_trajectories) for s in seeds]
+    res = rollout(agent, pool, tasks, final_seeds, z, protocol.horizon, protocol.deterministic)
+    df = pd.DataFrame({
+        "task_id": tasks,
+        "run": [r for _, r in part],
+        "split": split,
+        "context_source": context_source,
+        "return": res.returns,
+        "success": res.success,
+        "length": res.lengths,
+        "posterior_kl": kl.cpu().numpy().astype(np.float64),
+        "episode_seed": seeds,
+    })
+    df.attrs["env_steps"] = steps + int(res.lengths.sum())
+    return df
+
+
+def _explore(
+    agent: Agent, pool: Pool, tasks: list[int], seeds: list[int], protocol: ProtocolV1
+) -> list[np.ndarray]:
+    """``K`` trajectories with fresh prior ``z`` each; returns each row's ``(s, a, r)`` context."""
+    pieces: list[list[np.ndarray]] = [[] for _ in tasks]
+    for j in range(protocol.num_exploration_trajectories):
+        z = _prior_draws(agent, seeds, j)
+        res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z, protocol.horizon,
+                      protocol.deterministic, record=True)
+        for i, length in enumerate(res.lengths):
+            pieces[i].append(np.concatenate(
+                [res.obs[i, :length], res.actions[i, :length], res.rewards[i, :length, None]], axis=1))
+    return [np.concatenate(p, axis=0) for p in pieces]
+
+
+def _offline_contexts(buffer: MultiTaskBuffer, tasks: list[int], seeds: list[int], size: int) -> list[np.ndarray]:
+    """``size`` transitions per row from the row's task in the offline data, drawn with the row's seed."""
+    out = []
+    for k, s in zip(tasks, seeds, strict=True):
+        gen = torch.Generator(device=buffer.device).manual_seed(int(s))
+        out.append(buffer.sample_context([k], size, generator=gen)[0].cpu().numpy())
+    return out
+
+
+def evaluate_agent(
+    agent: Agent,
+    pool: Pool,
+    test_ids: Sequence[int],
+    train_ids: Sequence[int],
+    protocol: ProtocolV1,
+    eval_seed: int,
+    buffer: MultiTaskBuffer | None = None,
+    max_envs: int | None = None,
+) -> pd.DataFrame:
+    """The full protocol v1 evaluation: exploration context on every test task, plus (if the
+    protocol asks and a buffer is given) offline context on the fixed training-task subset."""
+    frames = [evaluate_tasks(agent, pool, test_ids, protocol, eval_seed, "exploration", "test",
+                             max_envs=max_envs)]
+    if protocol.offline_context and buffer is not None:
+        ids = [k for k in offline_task_ids(train_ids, protocol.num_offline_tasks) if k in set(buffer.task_ids)]
+        if ids:
+            frames.append(evaluate_tasks(agent, pool, ids, protocol, eval_seed, "offline", "train",
+                                         buffer=buffer, max_envs=max_envs))
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(0, "protocol", protocol.label)
+    return df
+
+
+__all__ = ["EVAL_COLUMNS", "EnvPool", "ProcessEnvPool", "Rollout", "evaluate_agent", "evaluate_tasks", "make_pool",
+           "rollout"]

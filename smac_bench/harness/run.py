@@ -1,0 +1,340 @@
+"""One run: train an agent (offline phase, then online phase) with periodic protocol-v1 evaluation.
+
+Order of work in each chunk — train, append metrics, evaluate, append episodes, checkpoint —
+makes ``checkpoints/latest/state.json`` the commit point: on ``--resume`` rows written after the
+last checkpoint are dropped and training restarts from it, so a resumed run writes the same files
+as an uninterrupted one (for agents whose ``load`` restores their state exactly).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+import pandas as pd
+import torch
+
+from smac_bench.algos.base import Agent, OnlineSetting, make_agent
+from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.errors import UserError
+from smac_bench.harness.config import RunConfig
+from smac_bench.harness.envpool import make_pool
+from smac_bench.harness.evaluate import evaluate_agent
+from smac_bench.harness.results import (
+    CONFIG_FILE,
+    EPISODE_COLUMNS,
+    EPISODES_FILE,
+    METRIC_COLUMNS,
+    METRICS_FILE,
+    read_config,
+    read_csv,
+    write_csv,
+)
+from smac_bench.utils.io import atomic_write_json
+
+STATE_FILE = "state.json"
+_VERSIONED = ("smac-bench", "torch", "numpy", "gymnasium", "mujoco", "minari", "pandas", "metaworld")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the harness needs of a task family (tests pass a toy one)."""
+
+    name: str
+    make_env: Callable[[], gymnasium.Env]
+    train_ids: tuple[int, ...]
+    test_ids: tuple[int, ...]
+
+
+def family_spec(name: str) -> EnvSpec:
+    """The :class:`EnvSpec` of a registered smac-bench family."""
+    from smac_bench import make_env, task_family
+    from smac_bench.envs import ENV_IDS
+
+    if name not in ENV_IDS:
+        raise UserError(f"unknown env {name!r}: choose one of {', '.join(ENV_IDS)}")
+    fam = task_family(name)
+    return EnvSpec(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids))
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Sent to the progress callback after every chunk of work (picklable, for worker processes)."""
+
+    seed: int
+    phase: str
+    done: int
+    total: int
+    score: float | None = None
+    status: str = ""
+
+
+def environment_info() -> dict[str, Any]:
+    """Package versions, Python, platform and git commit, for ``config.json``."""
+    versions = {}
+    for pkg in _VERSIONED:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {"packages": versions, "python": sys.version.split()[0], "platform": platform.platform(),
+            "git": _git_info()}
+
+
+def _git_info() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+        return {"commit": commit, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def load_offline_buffer(env: str, device: str, progress: bool = True) -> tuple[MultiTaskBuffer, str, Any]:
+    """Build/download the family's dataset if missing and load it; returns ``(buffer, id, ref scores)``."""
+    try:
+        from smac_bench.data import DATASETS, ensure_dataset, load_buffer
+    except ImportError:
+        raise UserError("the offline datasets are not available in this version of smac-bench "
+                        "(smac_bench.data lacks DATASETS/ensure_dataset/load_buffer)") from None
+    if env not in DATASETS:
+        raise UserError(f"no offline dataset for env {env!r}: datasets exist for {', '.join(DATASETS)}")
+    dataset_id = DATASETS[env]
+    ensure_dataset(dataset_id, progress=progress)
+    return load_buffer(dataset_id, device), dataset_id, _reference_scores(dataset_id)
+
+
+def _reference_scores(dataset_id: str | None) -> dict[str, float] | None:
+    if dataset_id is None:
+        return None
+    try:
+        from smac_bench.data import reference_scores
+
+        lo, hi = reference_scores(dataset_id)
+        return {"random": float(lo), "expert": float(hi)}
+    except (ImportError, KeyError, ValueError, OSError, UserError):
+        return None
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    """Global RNG states as JSON, so agents that draw from them resume identically."""
+    import random
+
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state().tolist(),
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+        "python": json.loads(json.dumps(random.getstate())),
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import random
+
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    n = state["numpy"]
+    np.random.set_state((n[0], np.asarray(n[1], dtype=np.uint32), *n[2:]))
+    p = state["python"]
+    random.setstate((p[0], tuple(p[1]), p[2]))
+
+
+def _save_checkpoint(agent: Agent, ckpt_root: Path, state: dict[str, Any], keep_as: str | None) -> None:
+    """Write ``latest`` atomically (build in a temp folder, then swap), optionally copy it to ``keep_as``."""
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt_root / ".latest.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    agent.save(tmp / "agent")
+    atomic_write_json(tmp / STATE_FILE, state)
+    _swap_in(tmp, ckpt_root / "latest")
+    if keep_as:
+        tmp_keep = ckpt_root / f".{keep_as}.tmp"
+        shutil.rmtree(tmp_keep, ignore_errors=True)
+        shutil.copytree(ckpt_root / "latest", tmp_keep)
+        _swap_in(tmp_keep, ckpt_root / keep_as)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _Run:
+    """State of one run while it trains; see :func:`run_experiment`."""
+
+    def __init__(self, cfg: RunConfig, spec: EnvSpec, buffer: MultiTaskBuffer, agent: Agent,
+                 progress: Callable[[ProgressEvent], None] | None) -> None:
+        self.cfg, self.spec, self.buffer, self.agent = cfg, spec, buffer, agent
+        self.progress = progress or (lambda event: None)
+        self.dir = cfg.run_dir
+        self.protocol = cfg.schedule.protocol()
+        self.pool = make_pool(spec.make_env, cfg.eval_workers)
+        self.episodes = read_csv(self.dir / EPISODES_FILE, EPISODE_COLUMNS)
+        self.metrics = read_csv(self.dir / METRICS_FILE, METRIC_COLUMNS)
+        self.offline_done = self.online_done = 0
+        self.wall_s = 0.0
+        self.last_score: float | None = None
+
+    # -------------------------------------------------------------- resume
+    def restore(self) -> bool:
+        """Continue from ``checkpoints/latest`` if there is one; drop rows written after it."""
+        latest = self.dir / "checkpoints" / "latest"
+        if not (latest / STATE_FILE).is_file():
+            self.episodes = self.episodes.iloc[0:0]
+            self.metrics = self.metrics.iloc[0:0]
+            return False
+        state = json.loads((latest / STATE_FILE).read_text())
+        self.agent.load(latest / "agent")
+        _set_rng_state(state["rng"])
+        self.offline_done, self.online_done = int(state["offline_done"]), int(state["online_done"])
+        self.wall_s = float(state.get("wall_s", 0.0))
+        step = self.train_step
+        self.episodes = self.episodes[self.episodes["train_step"] <= step].reset_index(drop=True)
+        self.metrics = self.metrics[self.metrics["train_step"] <= step].reset_index(drop=True)
+        if len(self.episodes):
+            self.last_score = self._score(self.episodes[self.episodes["train_step"] == step])
+        return True
+
+    @property
+    def train_step(self) -> int:
+        return self.offline_done + self.online_done
+
+    # -------------------------------------------------------------- one chunk
+    def _record(self, phase: str, phase_step: int, metrics: dict[str, float], evaluate: bool,
+                keep_as: str | None, t0: float) -> None:
+        ident = {"algo": self.cfg.algo, "env": self.cfg.env, "seed": self.cfg.seed, "phase": phase,
+                 "train_step": self.train_step, "phase_step": phase_step}
+        if metrics:
+            rows = pd.DataFrame([{**ident, "metric": k, "value": float(v), "wall_s": self.wall_s + time.time() - t0}
+                                 for k, v in sorted(metrics.items())])
+            self.metrics = pd.concat([self.metrics, rows], ignore_index=True)
+            write_csv(self.dir / METRICS_FILE, self.metrics, METRIC_COLUMNS)
+        if evaluate:
+            self.progress(ProgressEvent(self.cfg.seed, phase, self.train_step, self.cfg.schedule.total_work,
+                                        self.last_score, "evaluating"))
+            df = evaluate_agent(self.agent, self.pool, self.spec.test_ids, self.spec.train_ids, self.protocol,
+                                eval_seed=self.cfg.seed, buffer=self.buffer, max_envs=self.cfg.schedule.max_eval_envs)
+            for col, value in reversed(list(ident.items())):
+                df.insert(1, col, value)
+            self.episodes = pd.concat([self.episodes, df], ignore_index=True)
+            write_csv(self.dir / EPISODES_FILE, self.episodes, EPISODE_COLUMNS)
+            self.last_score = self._score(df)
+        self.wall_s += time.time() - t0
+        state = {"offline_done": self.offline_done, "online_done": self.online_done, "wall_s": self.wall_s,
+                 "rng": _rng_state()}
+        _save_checkpoint(self.agent, self.dir / "checkpoints", state, keep_as)
+        self.progress(ProgressEvent(self.cfg.seed, phase, self.train_step, self.cfg.schedule.total_work,
+                                    self.last_score, "training"))
+
+    @staticmethod
+    def _score(df: pd.DataFrame) -> float | None:
+        head = df[(df["split"] == "test") & (df["context_source"] == "exploration")]
+        return float(head["return"].mean()) if len(head) else None
+
+    # -------------------------------------------------------------- phases
+    def train(self) -> None:
+        sch = self.cfg.schedule
+        while self.offline_done < sch.offline_updates:
+            t0 = time.time()
+            n = min(sch.eval_every_updates - self.offline_done % sch.eval_every_updates,
+                    sch.offline_updates - self.offline_done)
+            metrics = self.agent.train_offline(self.buffer, n)
+            self.offline_done += n
+            end = self.offline_done == sch.offline_updates
+            self._record("offline", self.offline_done, metrics, True, "offline_end" if end else None, t0)
+        setting = OnlineSetting(make_env=self.spec.make_env, task_ids=list(self.spec.train_ids), offline=self.buffer)
+        while self.online_done < sch.online_env_steps:
+            t0 = time.time()
+            n = min(sch.eval_every_env_steps - self.online_done % sch.eval_every_env_steps,
+                    sch.online_env_steps - self.online_done)
+            metrics = self.agent.train_online(setting, n)
+            # Agents run whole iterations or episodes, so count what they report having collected.
+            self.online_done += max(n, int(metrics.get("env_steps", n)))
+            end = self.online_done >= sch.online_env_steps
+            self._record("online", self.online_done, metrics, True, "online_end" if end else None, t0)
+
+
+def run_experiment(
+    cfg: RunConfig,
+    *,
+    resume: bool = False,
+    buffer: MultiTaskBuffer | None = None,
+    env_spec: EnvSpec | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+    torch_threads: int | None = None,
+) -> pd.DataFrame:
+    """Train ``cfg.algo`` on ``cfg.env`` with periodic evaluation; returns the run's episodes table.
+
+    ``buffer`` and ``env_spec`` default to the family's offline dataset (built if missing) and
+    the registered env; tests pass their own. Writes everything into ``cfg.run_dir``.
+    """
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    run_dir = cfg.run_dir
+    has_results = (run_dir / EPISODES_FILE).exists() or (run_dir / "checkpoints").exists()
+    if has_results and not resume:
+        raise UserError(f"{run_dir} already holds results: pass --resume to continue it or choose another --out")
+    spec = env_spec or family_spec(cfg.env)
+    ref = None
+    if buffer is None:
+        buffer, cfg.dataset_id, ref = load_offline_buffer(cfg.env, cfg.device)
+    else:
+        ref = _reference_scores(cfg.dataset_id)
+    _seed_everything(cfg.seed)
+    probe = spec.make_env()
+    obs_dim, act_dim = int(np.prod(probe.observation_space.shape)), int(np.prod(probe.action_space.shape))
+    probe.close()
+    try:
+        agent = make_agent(cfg.algo, obs_dim, act_dim, cfg.agent_config, seed=cfg.seed, device=cfg.device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
+              "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads()}
+    old = read_config(run_dir)
+    if resume and old:
+        for key in ("algo", "env", "seed", "preset", "schedule", "protocol", "agent_config"):
+            if old.get(key) != config[key]:
+                raise UserError(f"--resume: {run_dir} was run with a different {key}; "
+                                "resume with the original options or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / CONFIG_FILE, config)
+    run = _Run(cfg, spec, buffer, agent, progress)
+    if resume:
+        run.restore()
+    else:
+        run.episodes, run.metrics = run.episodes.iloc[0:0], run.metrics.iloc[0:0]
+    run.progress(ProgressEvent(cfg.seed, "offline" if run.offline_done < cfg.schedule.offline_updates else "online",
+                               run.train_step, cfg.schedule.total_work, run.last_score, "training"))
+    try:
+        run.train()
+    finally:
+        run.pool.close()
+    run.progress(ProgressEvent(cfg.seed, "done", cfg.schedule.total_work, cfg.schedule.total_work,
+                               run.last_score, "done"))
+    return run.episodes
