@@ -1,1 +1,108 @@
-"""smac-bench recipes."""
+"""How each smac-bench dataset is made: a named recipe per dataset id.
+
+A recipe sits above ``algos`` and ``data``: it rolls out behaviour policies (shipped SAC
+snapshots, or scripted controllers) on a family's *training* tasks and hands the episodes to
+:mod:`smac_bench.data.minari_io`. ``build --from-scratch`` first retrains the snapshots.
+
+Adding a dataset is one :class:`Recipe` in :data:`RECIPES`, e.g. a scripted Sawyer recipe only
+sets ``behaviour="scripted"`` and a ``scripted`` factory instead of snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to rebuild one dataset deterministically.
+
+    Attributes:
+        dataset_id: Minari id, ``smac-bench/<family>/<name>-v<k>``.
+        family: task family name.
+        seed: recipe seed: env reset seeds and action noise of every episode derive from it.
+        transitions_per_task: transitions recorded per training task (SMAC paper: 1,200).
+        behaviour: ``"snapshots"`` (SAC learning history) or ``"scripted"``.
+        sac: keyword overrides of :class:`smac_bench.algos.sac.SACConfig` for ``--from-scratch``.
+        num_snapshots: policies along the learning history; a task's data walks through them
+            in order (its first transitions from the untrained actor, its last from the final one).
+        scripted: for scripted recipes, ``scripted(family) -> [policy, ...]`` poor -> good
+            (see :mod:`smac_bench.recipes.scripted`); the last one, noise-free, sets ``ref_max_score``.
+        description: one paragraph for the card and the Minari metadata.
+        max_envs: envs alive at once while recording (``None``: one per task).
+    """
+
+    dataset_id: str
+    family: str
+    seed: int = 0
+    transitions_per_task: int = 1200
+    behaviour: str = "snapshots"
+    sac: dict[str, Any] = field(default_factory=dict)
+    num_snapshots: int = 6
+    scripted: Callable[[str], Any] | None = None
+    description: str = ""
+    max_envs: int | None = None
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register(recipe: Recipe) -> Recipe:
+    RECIPES[recipe.dataset_id] = recipe
+    return recipe
+
+
+register(Recipe(
+    dataset_id="smac-bench/cheetah-vel/mixed-v0",
+    family="cheetah-vel",
+    sac={"total_env_steps": 80_000, "threads": 1},
+    description=(
+        "Mixed-quality replay data of a task-aware SAC learning Cheetah-Vel on the 100 training "
+        "tasks: 1,200 transitions (6 episodes x 200 steps) per task, the k-th episode of every task "
+        "recorded with the k-th of 6 snapshots along the learner's history (untrained -> final)."
+    ),
+))
+register(Recipe(
+    dataset_id="smac-bench/ant-dir/mixed-v0",
+    family="ant-dir",
+    sac={"total_env_steps": 40_000, "threads": 1},
+    description=(
+        "Mixed-quality replay data of a task-aware SAC learning Ant-Dir on the 100 training tasks: "
+        "1,200 transitions per task (episodes end early when the ant falls), recorded with 6 "
+        "snapshots along the learner's history (untrained -> final), in order."
+    ),
+))
+
+
+def _sawyer_scripted(family: str) -> list[Any]:
+    from smac_bench.recipes.scripted import sawyer_behaviour
+
+    return sawyer_behaviour(family)
+
+
+register(Recipe(
+    dataset_id="smac-bench/sawyer-manip/scripted-v0",
+    family="sawyer-manip",
+    behaviour="scripted",
+    scripted=_sawyer_scripted,
+    max_envs=40,  # a Sawyer scene env holds ~25 MB: 120 at once would need ~3 GB
+    description=(
+        "Scripted Sawyer manipulation data on the training tasks: waypoint controllers with Gaussian "
+        "action noise, 1,200 transitions per task, the noise falling along each task's data "
+        "(std 1.0 -> 0.05) so quality runs from poor to good."
+    ),
+))
+
+
+def get_recipe(dataset_id: str) -> Recipe:
+    """The recipe of ``dataset_id``; ``KeyError`` if there is none."""
+    return RECIPES[dataset_id]
+
+
+def sac_config(recipe: Recipe) -> Any:
+    """The :class:`~smac_bench.algos.sac.SACConfig` a ``--from-scratch`` build of ``recipe`` trains with."""
+    from smac_bench.algos.sac import SACConfig
+
+    return SACConfig(**recipe.sac)

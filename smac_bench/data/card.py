@@ -1,0 +1,171 @@
+"""Dataset cards: a Markdown page and a return histogram per dataset, made from the installed data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from smac_bench.data import minari_io
+from smac_bench.data.manifest import REPO_DATASETS, manifest_entry
+from smac_bench.utils.io import atomic_write_text
+
+
+def card_stem(dataset_id: str) -> str:
+    """``smac-bench/cheetah-vel/mixed-v0`` -> ``cheetah-vel-mixed-v0``."""
+    return "-".join(dataset_id.split("/")[1:])
+
+
+def _histogram(rows: list[dict[str, Any]], path: Path, title: str, names: list[str] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    policies = sorted({r["policy"] for r in rows})
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    rets = [np.array([r["return"] for r in rows if r["policy"] == p]) for p in policies]
+    labels = [(names[p] if names and p < len(names) else f"snapshot {p}") if p >= 0 else "random" for p in policies]
+    ax.hist(rets, bins=40, stacked=True, label=labels)
+    ax.set_xlabel("episode return (training tasks)")
+    ax.set_ylabel("episodes")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[str, Any] | None = None,
+               notes: list[str] | None = None) -> Path:
+    """Write ``<out_dir>/<stem>.md`` and ``<stem>-returns.png``; returns the Markdown path.
+
+    ``extra`` adds measured figures (build times, from-scratch cost) to the card, ``notes``
+    caveats a user should read before comparing scores.
+    """
+    out = Path(out_dir or REPO_DATASETS)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = minari_io.read_metadata(dataset_id)
+    sb = meta.get("smac_bench", {})
+    rows = minari_io.episode_table(dataset_id)
+    stem = card_stem(dataset_id)
+    png = out / f"{stem}-returns.png"
+    beh = sb.get("behaviour_policy", {})
+    _histogram(rows, png, dataset_id, beh.get("policies"))
+    entry = manifest_entry(dataset_id) or {}
+    tasks = sorted({r["task_id"] for r in rows})
+    per_task = {k: [r for r in rows if r["task_id"] == k] for k in tasks}
+    lines = [
+        f"# {dataset_id}",
+        "",
+        meta.get("description", ""),
+        "",
+        "## At a glance",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| task family | `{sb.get('family')}` (env `{json.loads(meta['env_spec'])['id']}`) |",
+        f"| split | {sb.get('split')} tasks only: {len(tasks)} tasks ({_span(tasks)}) |",
+        f"| episodes / transitions | {meta['total_episodes']} / {meta['total_steps']} "
+        f"({sb.get('transitions_per_task')} per task) |",
+        f"| size on disk | {meta.get('dataset_size')} MB (HDF5, uncompressed) |",
+        f"| archive | `{entry.get('archive', '-')}`, {entry.get('archive_size', 0) / 1e6:.1f} MB, "
+        f"sha256 `{entry.get('sha256', '-')}` |",
+        f"| recipe / seed | `{sb.get('recipe')}` / {sb.get('seed')} |",
+        f"| reference scores (test tasks) | min {meta['ref_min_score']:.1f} (uniform random), "
+        f"max {meta['ref_max_score']:.1f} ({_ref_max_kind(beh)}) |",
+        f"| requirements | {', '.join(f'`{r}`' for r in meta.get('requirements', []))} |",
+        "",
+        "## How it was built",
+        "",
+        *(_how_snapshots() if beh.get("kind") == "snapshots" else _how_scripted(beh)),
+        "",
+        "```",
+        f"smac-bench datasets build {sb.get('family')}                 # deterministic: same seed, same bytes",
+        *([f"smac-bench datasets build {sb.get('family')} --from-scratch  # retrain the snapshots first"]
+          if beh.get("kind") == "snapshots" else []),
+        "```",
+        "",
+    ]
+    if beh.get("kind") == "snapshots":
+        lines += ["| snapshot | SAC env steps | test return (mean action) | dataset return (mean +- sd) |",
+                  "|---|---|---|---|"]
+        for i, (f, steps, ret) in enumerate(zip(beh["files"], beh["env_steps"], beh["test_returns"], strict=True)):
+            r = np.array([x["return"] for x in rows if x["policy"] == i])
+            stat = f"{r.mean():.1f} +- {r.std():.1f} ({len(r)} eps)" if len(r) else "-"
+            lines.append(f"| `{f}` | {steps} | {ret:.1f} | {stat} |")
+        lines.append("")
+    if extra:
+        lines += ["## Measured cost", ""] + [f"- {k}: {v}" for k, v in extra.items()] + [""]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    rets = np.array([r["return"] for r in rows])
+    lines += [
+        "## Returns",
+        "",
+        f"![returns]({png.name})",
+        "",
+        f"All episodes: mean {rets.mean():.1f}, sd {rets.std():.1f}, min {rets.min():.1f}, max {rets.max():.1f}; "
+        f"episode length mean {np.mean([r['length'] for r in rows]):.1f}.",
+        "",
+        "<details><summary>Per task: episodes, mean / min / max return</summary>",
+        "",
+        "| task | params | episodes | mean | min | max |",
+        "|---|---|---|---|---|---|",
+    ]
+    from smac_bench.envs import task_family
+
+    fam = task_family(sb.get("family"))
+    for k, eps in per_task.items():
+        r = np.array([e["return"] for e in eps])
+        params = ", ".join(_param(n, v) for n, v in fam.task(k).params.items() if _param(n, v))
+        lines.append(f"| {k} | {params} | {len(eps)} | {r.mean():.1f} | {r.min():.1f} | {r.max():.1f} |")
+    lines += ["", "</details>", ""]
+    md = out / f"{stem}.md"
+    atomic_write_text(md, "\n".join(lines))
+    return md
+
+
+def _ref_max_kind(beh: dict[str, Any]) -> str:
+    if beh.get("kind") == "snapshots":
+        return "best snapshot, task-aware, mean actions"
+    return "noise-free scripted controller"
+
+
+def _how_snapshots() -> list[str]:
+    return [
+        "A task-aware SAC (`smac_bench/algos/sac.py`: 2x256 MLPs, the task's parameters appended to the "
+        "observation) was trained from scratch on all training tasks at once; snapshots of its actor "
+        "along the learning history are the behaviour policies. Every task's transitions walk through "
+        "the snapshots in order (first the untrained actor, last the final one), actions sampled from "
+        "the stochastic policy, so the data mixes poor and good behaviour like the replay buffer of a "
+        "learning agent (the SMAC paper's setting). Each episode stores its task in the reset options "
+        "(`options/task_id`) and every step in `infos/task_id`; rewards are the task's own.",
+    ]
+
+
+def _how_scripted(beh: dict[str, Any]) -> list[str]:
+    what = beh.get("algorithm", "scripted controllers")
+    return [
+        f"{what[:1].upper()}{what[1:]}. Every task's transitions walk through the noise "
+        f"levels in order ({', '.join(beh.get('policies', []))}), so quality runs from poor to good. Each "
+        "episode stores its task in the reset options (`options/task_id`) and every step in "
+        "`infos/task_id`; rewards are the task's own.",
+    ]
+
+
+def _param(name: str, value: Any) -> str:
+    """Scalar task parameters for the per-task table (nested ones, e.g. Sawyer scenes, are left out)."""
+    if isinstance(value, float):
+        return f"{name}={value:.3f}"
+    if isinstance(value, (int, str)):
+        return f"{name}={value}"
+    return ""
+
+
+def _span(ids: list[int]) -> str:
+    return f"{ids[0]}-{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1)) else f"{len(ids)} ids"
