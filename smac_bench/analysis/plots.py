@@ -63,9 +63,7 @@ def plot_curves(df: pd.DataFrame, out: str | Path, context: str = "exploration")
     protocol = ", ".join(sorted(df["protocol"].unique()))
     fig.suptitle(f"smac-bench protocol {protocol}: mean over seeds, 95% bootstrap CI", fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _savefig(fig, out)
+    _savefig(fig, Path(out))
     return out
 
 
@@ -74,6 +72,7 @@ def _savefig(fig: plt.Figure, out: Path) -> None:
     import os
     import tempfile
 
+    out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix or ".png", dir=out.parent)
     os.close(fd)
     try:

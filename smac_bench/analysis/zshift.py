@@ -121,11 +121,9 @@ def plot_zshift(table: pd.DataFrame, out: str | Path) -> Path:
     first = table.iloc[0]
     fig.suptitle(f"z-shift: {first['algo']} on {first['env']}, seed {first['seed']}", fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     from smac_bench.analysis.plots import _savefig
 
-    _savefig(fig, out)
+    _savefig(fig, Path(out))
     return out
 
 

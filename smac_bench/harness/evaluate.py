@@ -9,8 +9,7 @@ what makes the harness at least as fast per env step as a single env stepped wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from smac_bench.algos.base import Agent
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.harness.envpool import EnvPool, ProcessEnvPool, make_pool
 from smac_bench.harness.protocol import ProtocolV1, episode_seed, offline_task_ids, trajectory_seed
+from smac_bench.utils.threads import single_thread
 
 Pool = EnvPool | ProcessEnvPool
 
@@ -154,7 +154,7 @@ def evaluate_tasks(
         raise ValueError("offline context needs the offline buffer")
     items = [(int(k), r) for k in task_ids for r in range(protocol.num_runs)]
     chunk = max_envs or len(items)
-    with single_torch_thread():
+    with single_thread():
         frames = [_evaluate_chunk(agent, pool, items[start:start + chunk], protocol, eval_seed, context_source,
                                   split, buffer) for start in range(0, len(items), chunk)]
     out = pd.concat(frames, ignore_index=True)[list(EVAL_COLUMNS)]
@@ -163,20 +163,6 @@ def evaluate_tasks(
     return out
 
 
-@contextmanager
-def single_torch_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block.
-
-    Policy inference here is a ~100-row MLP per env step: too small to gain from threads, and
-    on busy shared cores torch's spinning worker threads made one forward pass ~100x slower
-    (80 ms vs 0.7 ms measured on 2 loaded cores).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _evaluate_chunk(

@@ -7,9 +7,7 @@ input size and action box. Dataset builds only need this file, not the SAC code.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -69,7 +67,7 @@ class SnapshotPolicy:
         ``task_ids`` is unused: the task is already in the features appended to ``x``. The MLP
         runs in torch because a single-threaded torch matmul of this size is ~3x faster than
         numpy's multi-threaded OpenBLAS (and ~20x faster on a busy machine); call it inside
-        :func:`single_thread`.
+        :func:`smac_bench.utils.threads.single_thread`.
         """
         import torch
 
@@ -85,14 +83,3 @@ class SnapshotPolicy:
         return ((self.high + self.low) / 2 + (self.high - self.low) / 2 * np.tanh(u)).astype(np.float32)
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block (small batched MLPs; restores the old setting)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)

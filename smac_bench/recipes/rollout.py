@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smac_bench.envs import make_env
-from smac_bench.recipes.policies import single_thread
+from smac_bench.utils.threads import single_thread
 
 # A policy maps inputs [N, in_dim], standard-normal noise [N, act_dim] (or None for its mean
 # action) and the task ids [N] of the rows to actions [N, act_dim]. Task-aware learned policies
