@@ -103,6 +103,10 @@ def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[s
         lines += ["## Measured cost", ""] + [f"- {k}: {v}" for k, v in extra.items()] + [""]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    frames = out / f"{stem}-frames.png"  # made by smac_bench.envs.sawyer.clip.write_frame_strip
+    if frames.exists():
+        lines += ["## Example frames", "", f"![frames]({frames.name})", "",
+                  f"Watch any training episode: `smac-bench render {sb.get('family')} --task ID --out clip.gif`.", ""]
     rets = np.array([r["return"] for r in rows])
     lines += [
         "## Returns",

@@ -33,19 +33,43 @@ def register(app: typer.Typer) -> None:
         family: str = typer.Argument(..., help="Task family to render (only sawyer-manip for now)."),
         task: int = typer.Option(..., "--task", help="Task id (see `smac-bench envs` for the ranges)."),
         out: str = typer.Option("clip.gif", "--out", help="Animated GIF to write."),
+        episode: int = typer.Option(
+            -1, "--episode", help="Which of the task's offline dataset episodes (0 = first, noisiest; "
+            "-1 = last, least noisy)."),
+        scripted: bool = typer.Option(
+            False, "--scripted", help="Render the scripted controller even for a training task "
+            "(needs no dataset)."),
         every: int = typer.Option(4, "--every", help="Keep every N-th env step as a frame."),
         size: int = typer.Option(320, "--size", help="Frame width and height in pixels."),
-        noise: float = typer.Option(0.0, "--noise", help="Gaussian action-noise std of the scripted policy."),
+        noise: float = typer.Option(0.0, "--noise", help="Gaussian action-noise std of the scripted policy "
+                                    "(scripted episodes only)."),
     ) -> None:
-        """Render an episode of one task (for now: its scripted controller) to an animated GIF."""
+        """Render an episode of one task to an animated GIF.
+
+        Training tasks: an episode of the installed offline dataset, replayed in the simulator
+        (its recorded seed, reset options and actions); the dataset must be installed (`smac-bench
+        datasets build sawyer-manip`). Test tasks have no offline data: their scripted controller
+        is shown instead, as with --scripted.
+        """
         from smac_bench.errors import UserError
 
         if family != "sawyer-manip":
             raise UserError(f"render supports only sawyer-manip, not {family!r}")
-        from smac_bench.envs.sawyer.clip import render_scripted_episode
+        from smac_bench.envs.sawyer.clip import render_episode
 
-        result = render_scripted_episode(task, out, every=every, size=size, noise_std=noise)
-        console.print(
-            f"wrote {out}: {result['frames']} frames of {result['steps']} steps, "
-            f"success={result['success']}"
-        )
+        result = render_episode(task, out, episode=episode, scripted=scripted, every=every, size=size,
+                                noise_std=noise)
+        if result["note"]:
+            console.print(f"note: {result['note']}")
+        if result["source"] == "offline":
+            console.print(
+                f"wrote {out}: {result['frames']} frames of {result['steps']} steps of task {task}'s offline episode "
+                f"--episode {result['rank']} (of {result['task_episodes']}; dataset episode_{result['episode']}, "
+                f"seed {result['seed']}, return {result['return']:.1f}), success={result['success']}, "
+                f"replay max |obs error| {result['max_obs_error']:.1g}"
+            )
+        else:
+            console.print(
+                f"wrote {out}: {result['frames']} frames of {result['steps']} steps of the scripted controller, "
+                f"success={result['success']}"
+            )

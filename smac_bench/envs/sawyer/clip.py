@@ -1,16 +1,105 @@
-"""Render a ``sawyer-manip`` episode to an animated GIF (``smac-bench render``)."""
+"""Render a ``sawyer-manip`` episode to an animated GIF (``smac-bench render``).
+
+Two sources of episodes:
+
+* **offline** (training tasks, the default): an episode of the installed dataset
+  ``smac-bench/sawyer-manip/scripted-v0``, replayed in the simulator. The env is deterministic,
+  so resetting with the episode's recorded seed and reset options and stepping its recorded
+  actions reproduces the recorded observations (to float32 rounding, the dtype the dataset is read
+  in); :func:`replay_episode` measures the largest deviation and the clip reports it.
+* **scripted**: the task's waypoint controller (test tasks, which have no offline data, or
+  ``--scripted``).
+
+A missing dataset is a one-line :class:`UserError` that says how to build it (``--scripted``
+renders without it), rather than a silent switch to another kind of episode.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from smac_bench.errors import UserError
 
+DATASET_FAMILY = "sawyer-manip"
+REPLAY_TOLERANCE = 1e-4  # max |replayed - recorded| observation entry that still counts as exact
 
+
+@dataclass
+class OfflineEpisode:
+    """One episode of a dataset: what is needed to replay it and to check the replay."""
+
+    dataset_id: str
+    index: int  # episode number in the dataset (``episode_<index>``)
+    task_id: int
+    rank: int  # which of the task's episodes (0-based, dataset order: poor -> good behaviour)
+    task_episodes: int  # how many episodes the dataset holds for this task
+    seed: int
+    policy: int  # behaviour policy index (see the dataset card)
+    observations: np.ndarray  # [T + 1, obs_dim] float32
+    actions: np.ndarray  # [T, act_dim] float32
+    rewards: np.ndarray  # [T] float32
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+
+def _check_out(out: str | Path, every: int, size: int) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != ".gif":
+        raise UserError(f"--out {out} must end in .gif")
+    if every < 1 or size < 16:
+        raise UserError("--every must be >= 1 and --size >= 16")
+    return out
+
+
+def _make_env(task_id: int, size: int):
+    from smac_bench.envs.sawyer.env import SawyerManipEnv
+
+    env = SawyerManipEnv(render_mode="rgb_array", width=size, height=size)
+    try:
+        env.family.task(task_id)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    return env
+
+
+def _first_frame(env) -> np.ndarray:
+    try:
+        return env.render()
+    except Exception as err:  # no usable OpenGL: say which package fixes it
+        raise UserError(
+            f"cannot render ({type(err).__name__}: {err}); on a headless Linux machine install "
+            "libosmesa6 (apt-get install libosmesa6) and set MUJOCO_GL=osmesa"
+        ) from None
+
+
+def _write_gif(frames: list[np.ndarray], out: Path, frame_ms: int) -> None:
+    """Write ``frames`` as a looping GIF, atomically (temporary file + rename)."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f)) for f in frames]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".gif", dir=out.parent)
+    os.close(fd)
+    try:
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a plain file gets the usual mode
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------------------------- scripted
 def render_scripted_episode(task_id: int, out: str | Path, steps: int | None = None, every: int = 4,
                             size: int = 320, noise_std: float = 0.0, seed: int = 0) -> dict[str, object]:
     """Roll out the scripted controller of task ``task_id`` and write every ``every``-th frame to
@@ -18,31 +107,14 @@ def render_scripted_episode(task_id: int, out: str | Path, steps: int | None = N
 
     Raises :class:`UserError` for an unknown task id, a non-``.gif`` path, or no OpenGL backend.
     """
-    from PIL import Image
-
-    from smac_bench.envs.sawyer.env import SawyerManipEnv
     from smac_bench.envs.sawyer.scripted import ScriptedPolicy
 
-    out = Path(out)
-    if out.suffix.lower() != ".gif":
-        raise UserError(f"--out {out} must end in .gif")
-    if every < 1 or size < 16:
-        raise UserError("--every must be >= 1 and --size >= 16")
-    env = SawyerManipEnv(render_mode="rgb_array", width=size, height=size)
-    try:
-        env.family.task(task_id)
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    out = _check_out(out, every, size)
+    env = _make_env(task_id, size)
     horizon = steps if steps is not None else env.family.max_episode_steps
     obs, info = env.reset(seed=seed, options={"task_id": task_id})
     policy = ScriptedPolicy(env.task, noise_std=noise_std, seed=seed)
-    try:
-        frames = [env.render()]
-    except Exception as err:  # no usable OpenGL: say which package fixes it
-        raise UserError(
-            f"cannot render ({type(err).__name__}: {err}); on a headless Linux machine install "
-            "libosmesa6 (apt-get install libosmesa6) and set MUJOCO_GL=osmesa"
-        ) from None
+    frames = [_first_frame(env)]
     success = bool(info["success"])
     for t in range(horizon):
         obs, _, _, _, info = env.step(policy(obs))
@@ -50,15 +122,157 @@ def render_scripted_episode(task_id: int, out: str | Path, steps: int | None = N
         if (t + 1) % every == 0:
             frames.append(env.render())
     env.close()
-    images = [Image.fromarray(np.asarray(f)) for f in frames]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gif", dir=out.parent)
-    os.close(fd)
-    try:
-        frame_ms = int(round(1000 * env.dt * every))  # real time
-        images[0].save(tmp, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _write_gif(frames, out, int(round(1000 * env.dt * every)))  # real time
     return {"frames": len(frames), "steps": horizon, "success": success}
+
+
+# ----------------------------------------------------------------------------------- offline
+def _dataset_id() -> str:
+    from smac_bench.data import DATASETS
+
+    return DATASETS[DATASET_FAMILY]
+
+
+def offline_episode(task_id: int, episode: int = -1, dataset_id: str | None = None) -> OfflineEpisode | None:
+    """The ``episode``-th (Python indexing: -1 is the last) dataset episode of task ``task_id``.
+
+    Returns ``None`` when the dataset holds no episode of the task (test tasks, or a dataset
+    built for a subset of the training tasks). Raises :class:`UserError` when the dataset is not
+    installed, is not a ``sawyer-manip`` dataset, or ``episode`` is out of range.
+    """
+    from smac_bench.data import minari_io
+    from smac_bench.data.checks import check_family
+
+    dataset_id = dataset_id or _dataset_id()
+    if not minari_io.is_installed(dataset_id):
+        raise UserError(f"dataset {dataset_id} is not installed in {minari_io.datasets_root()}: run "
+                        f"`smac-bench datasets build {DATASET_FAMILY}` (or render with --scripted)")
+    check_family(dataset_id, minari_io.read_metadata(dataset_id))
+    rows = minari_io.episode_table(dataset_id)
+    mine = [i for i, r in enumerate(rows) if r["task_id"] == task_id]
+    if not mine:
+        return None
+    if not -len(mine) <= episode < len(mine):
+        raise UserError(f"--episode {episode} is out of range: the dataset holds {len(mine)} episodes of "
+                        f"task {task_id} (use 0..{len(mine) - 1}, or -1 for the last)")
+    rank = episode % len(mine)
+    index = mine[rank]
+    arrays = minari_io.load_arrays(dataset_id)
+    sel = np.flatnonzero(arrays["episode"] == index)
+    observations = np.concatenate([arrays["obs"][sel], arrays["next_obs"][sel[-1:]]])
+    return OfflineEpisode(
+        dataset_id=dataset_id, index=index, task_id=task_id, rank=rank, task_episodes=len(mine),
+        seed=rows[index]["seed"], policy=rows[index]["policy"], observations=observations,
+        actions=arrays["actions"][sel], rewards=arrays["rewards"][sel],
+    )
+
+
+def replay_episode(ep: OfflineEpisode, env: Any = None, every: int | None = None,
+                   steps: int | None = None, render_steps: Any = None) -> dict[str, Any]:
+    """Reset with the episode's seed and reset options, step its recorded actions.
+
+    Returns ``{"observations" [T+1, obs_dim] float64, "rewards" [T], "success", "max_obs_error",
+    "frames"}``; ``frames`` (every ``every``-th step, from the reset on) only when ``every`` is
+    given, or at the steps in ``render_steps`` (0 = after the reset; ``env`` must then render
+    ``rgb_array``). ``max_obs_error`` is the largest
+    ``|replayed - recorded|`` observation entry.
+    """
+    from smac_bench.envs.sawyer.env import SawyerManipEnv
+
+    own = env is None
+    env = SawyerManipEnv() if own else env
+    n = ep.length if steps is None else min(steps, ep.length)
+    obs, info = env.reset(seed=ep.seed, options={"task_id": ep.task_id})
+    wanted = set(range(0, n + 1, every)) if every else set(render_steps or ())
+    frames = [_first_frame(env)] if 0 in wanted else []
+    observations, rewards, success = [obs], [], bool(info["success"])
+    for t in range(n):
+        obs, reward, _, _, info = env.step(ep.actions[t])
+        observations.append(obs)
+        rewards.append(reward)
+        success = success or bool(info["success"])
+        if t + 1 in wanted:
+            frames.append(env.render())
+    if own:
+        env.close()
+    observations = np.asarray(observations)
+    return {"observations": observations, "rewards": np.asarray(rewards), "success": success, "frames": frames,
+            "max_obs_error": float(np.abs(observations - ep.observations[: n + 1]).max())}
+
+
+def render_episode(task_id: int, out: str | Path, *, episode: int = -1, scripted: bool = False,
+                   steps: int | None = None, every: int = 4, size: int = 320, noise_std: float = 0.0,
+                   seed: int = 0) -> dict[str, Any]:
+    """``smac-bench render``: an offline episode of a training task, else the scripted controller.
+
+    Returns ``{"source": "offline" | "scripted", "frames", "steps", "success", "note"}`` plus, for
+    offline episodes, ``"episode"`` (dataset episode number), ``"rank"``, ``"task_episodes"``,
+    ``"seed"``, ``"return"`` and ``"max_obs_error"``. ``note`` (or ``""``) says why the
+    scripted controller was used. If a replay drifts from the recorded observations by more than
+    :data:`REPLAY_TOLERANCE` the result says so in ``note`` (the clip shows the replay).
+    """
+    out = _check_out(out, every, size)
+    env = _make_env(task_id, size)  # validates the task id
+    fam = env.family
+    ep, note = None, ""
+    if scripted:
+        pass  # asked for: no note
+    elif task_id not in fam.train_ids:
+        note = (f"task {task_id} is a test task and the offline dataset holds training tasks only: "
+                "showing the scripted controller")
+    else:
+        ep = offline_episode(task_id, episode)
+        if ep is None:
+            note = (f"the installed dataset {_dataset_id()} holds no episode of task {task_id}: "
+                    "showing the scripted controller")
+    if ep is None:
+        env.close()
+        return {"source": "scripted", "note": note,
+                **render_scripted_episode(task_id, out, steps, every, size, noise_std, seed)}
+    result = replay_episode(ep, env, every=every, steps=steps)
+    env.close()
+    _write_gif(result["frames"], out, int(round(1000 * env.dt * every)))
+    n = len(result["rewards"])
+    note = ""
+    if result["max_obs_error"] > REPLAY_TOLERANCE:
+        note = (f"the replay drifts from the recorded observations (max error {result['max_obs_error']:.2g}): "
+                "the clip shows the replayed actions")
+    return {"source": "offline", "note": note, "frames": len(result["frames"]), "steps": n,
+            "success": result["success"], "episode": ep.index, "rank": ep.rank, "task_episodes": ep.task_episodes,
+            "seed": ep.seed, "policy": ep.policy, "return": float(ep.rewards[:n].sum()),
+            "max_obs_error": result["max_obs_error"]}
+
+
+def write_frame_strip(out: str | Path, picks: list[tuple[int, int]], frames_per_episode: int = 5,
+                      size: int = 160, dataset_id: str | None = None) -> Path:
+    """A PNG of ``frames_per_episode`` evenly spaced frames per offline episode, one row per
+    ``(task_id, episode)`` of ``picks`` (the dataset card's example frames). Returns ``out``."""
+    from PIL import Image, ImageDraw
+
+    from smac_bench.envs.sawyer.env import SawyerManipEnv
+
+    out, rows = Path(out), []
+    for task_id, episode in picks:
+        ep = offline_episode(task_id, episode, dataset_id)
+        if ep is None:
+            raise UserError(f"the dataset holds no episode of task {task_id}")
+        env = SawyerManipEnv(render_mode="rgb_array", width=size, height=size)
+        keep = np.linspace(0, ep.length, frames_per_episode).round().astype(int).tolist()
+        replay = replay_episode(ep, env, render_steps=keep)
+        env.close()
+        tiles = []
+        for i, (t, frame) in enumerate(zip(keep, replay["frames"], strict=True)):
+            tile = Image.fromarray(frame)
+            label = f"task {task_id}: {env.task.params['aim']}\nt={t}" if i == 0 else f"t={t}"
+            ImageDraw.Draw(tile).text((4, 4), label, fill=(255, 255, 255))
+            tiles.append(tile)
+        rows.append(tiles)
+    strip = Image.new("RGB", (size * frames_per_episode, size * len(rows)))
+    for r, tiles in enumerate(rows):
+        for c, tile in enumerate(tiles):
+            strip.paste(tile, (c * size, r * size))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    strip.save(tmp, optimize=True)
+    tmp.replace(out)
+    return out

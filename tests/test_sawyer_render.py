@@ -1,0 +1,97 @@
+"""``smac-bench render sawyer-manip``: offline episodes replayed from a (tiny) dataset, scripted fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smac_bench.errors import UserError
+
+pytest.importorskip("smac_bench.envs.sawyer.scripted")
+
+SAWYER = "smac-bench/sawyer-manip/scripted-v0"
+TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory) -> Path:
+    """A tiny scripted Sawyer dataset (tasks 0 and 1, two 12-step episodes each), built like test_data_build."""
+    from smac_bench.data.minari_io import minari_root
+    from smac_bench.recipes.build import build
+
+    root = tmp_path_factory.mktemp("minari")
+    with minari_root(root):
+        build(SAWYER, **TINY)
+    return root
+
+
+@pytest.fixture()
+def root(tiny_root, tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tiny_root))
+    monkeypatch.setenv("SMAC_BENCH_MANIFEST", str(tmp_path / "manifest.json"))
+    return tiny_root
+
+
+def _gif_frames(path: Path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.n_frames
+
+
+def test_replay_reproduces_recorded_observations(root):
+    from smac_bench.envs.sawyer.clip import offline_episode, replay_episode
+
+    for task_id in (0, 1):
+        ep = offline_episode(task_id, -1)
+        assert ep is not None and ep.task_id == task_id and ep.task_episodes == 2 and ep.rank == 1
+        assert ep.observations.shape == (13, 32) and ep.actions.shape == (12, 4)
+        result = replay_episode(ep)
+        np.testing.assert_allclose(result["observations"], ep.observations, atol=1e-5)  # float32 storage
+        np.testing.assert_allclose(result["rewards"], ep.rewards)
+        assert result["max_obs_error"] < 1e-5
+    first = offline_episode(0, 0)
+    assert first.rank == 0 and first.index != offline_episode(0, 1).index
+    assert offline_episode(2, 0) is None  # a training task the tiny dataset does not hold
+    with pytest.raises(UserError, match="out of range"):
+        offline_episode(0, 5)
+
+
+def test_render_command_offline_and_fallbacks(root, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from smac_bench.cli import app
+    from smac_bench.envs.sawyer.env import SawyerManipEnv
+
+    env = SawyerManipEnv(render_mode="rgb_array", width=16, height=16)
+    env.reset(options={"task_id": 0})
+    try:
+        env.render()
+    except RuntimeError as err:
+        pytest.skip(f"no OpenGL backend here: {err}")
+    finally:
+        env.close()
+    runner = CliRunner()
+    out = tmp_path / "clip.gif"
+    res = runner.invoke(app, ["render", "sawyer-manip", "--task", "1", "--episode", "0", "--out", str(out),
+                              "--size", "24", "--every", "4"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())  # rich wraps long lines at spaces
+    assert "offline episode --episode 0 (of 2" in text and "max |obs error|" in text
+    assert _gif_frames(out) == 1 + 12 // 4  # reset frame + every 4th of the 12 recorded steps
+    # a test task: no offline data, the scripted controller with a note
+    test_task = SawyerManipEnv().family.test_ids[0]
+    out2 = tmp_path / "test.gif"
+    res = runner.invoke(app, ["render", "sawyer-manip", "--task", str(test_task), "--out", str(out2),
+                              "--size", "16", "--every", "100"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "is a test task" in text and "showing the scripted controller" in text
+    assert _gif_frames(out2) == 3  # 200-step horizon, every 100th
+    # no dataset installed: a one-line UserError saying how to build it
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "empty"))
+    res = runner.invoke(app, ["render", "sawyer-manip", "--task", "1", "--out", str(out), "--size", "16"])
+    assert isinstance(res.exception, UserError)
+    assert "smac-bench datasets build sawyer-manip" in str(res.exception) and "\n" not in str(res.exception)
