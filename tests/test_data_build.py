@@ -208,7 +208,7 @@ def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path
 
 def test_scripted_sawyer_recipe(root):
     pytest.importorskip("smac_bench.envs.sawyer.scripted")
-    from smac_bench.data import load_buffer, reference_scores
+    from smac_bench.data import load_buffer, minari_io, reference_scores
     from smac_bench.data.checks import verify
     from smac_bench.recipes.build import build
 
@@ -218,6 +218,45 @@ def test_scripted_sawyer_recipe(root):
     assert load_buffer("sawyer-manip").sizes.tolist() == [24, 24]
     lo, hi = reference_scores("sawyer-manip")
     assert lo <= hi
+    policies = minari_io.read_metadata("smac-bench/sawyer-manip/scripted-v0")["smac_bench"]["behaviour_policy"]
+    assert policies["policies"] == ["scripted (other aim 1) + N(0,0.1^2)", "scripted (other aim 2) + N(0,0.1^2)"] + \
+        ["scripted (own aim) + N(0,0.1^2)"] * 4
+
+
+def test_sawyer_off_aim_episodes_pursue_a_feasible_other_aim_in_training_cells():
+    pytest.importorskip("smac_bench.envs.sawyer.scripted")
+    from smac_bench.envs import task_family
+    from smac_bench.envs.sawyer.tasks import AIM_NEEDS, cell_colour
+    from smac_bench.recipes.scripted import other_aims
+
+    aims_seen = set()
+    for task in task_family("sawyer-manip").tasks:
+        picks = other_aims(task.task_id, task.params, 2)
+        assert picks == other_aims(task.task_id, task.params, 2)  # fixed by the ids
+        assert picks[0][0] != picks[1][0] or picks[1][0] == "reach"  # distinct, else reach another point
+        for aim, goal in picks:
+            aims_seen.add(aim)
+            assert AIM_NEEDS[aim] <= set(task.params["objects"])
+            assert aim != task.params["aim"] or (aim == "reach" and list(goal) != task.params["goal"])
+            if aim in ("reach", "place_puck"):
+                assert cell_colour(goal[0], goal[1]) == 0
+            if aim == "close_drawer":
+                assert task.params["objects"]["drawer"]["opening"] > 0
+    assert aims_seen == {"press_button", "open_drawer", "close_drawer", "place_puck", "place_in_tray", "reach"}
+
+
+def test_sawyer_behaviour_off_aim_episode_fails_the_task_and_own_aim_solves_it():
+    pytest.importorskip("smac_bench.envs.sawyer.scripted")
+    from smac_bench.recipes.rollout import rollout
+    from smac_bench.recipes.scripted import sawyer_behaviour
+
+    policies = sawyer_behaviour("sawyer-manip")
+    eps = rollout("sawyer-manip", [0], policies, None, 0, transitions_per_task=1200,
+                  schedule=lambda done, _e: done // 200)
+    returns = [ep.ret for ep in eps]
+    assert [ep.policy for ep in eps] == list(range(6))
+    assert returns[0] == returns[1] == -200.0  # never solves the task's own aim
+    assert all(r > -120 for r in returns[2:]), returns  # noisy own-aim controller solves it
 
 
 def test_corrupt_or_missing_snapshot_is_a_user_error(snaps, root, tmp_path):

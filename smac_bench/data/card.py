@@ -155,8 +155,8 @@ def _how_snapshots() -> list[str]:
 def _how_scripted(beh: dict[str, Any]) -> list[str]:
     what = beh.get("algorithm", "scripted controllers")
     return [
-        f"{what[:1].upper()}{what[1:]}. Every task's transitions walk through the noise "
-        f"levels in order ({', '.join(beh.get('policies', []))}), so quality runs from poor to good. Each "
+        f"{what[:1].upper()}{what[1:]}. Every task's episodes use these behaviours in order: "
+        f"{'; '.join(beh.get('policies', []))}. Each "
         "episode stores its task in the reset options (`options/task_id`) and every step in "
         "`infos/task_id`; rewards are the task's own.",
     ]

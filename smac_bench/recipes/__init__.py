@@ -90,8 +90,10 @@ register(Recipe(
     max_envs=40,  # a Sawyer scene env holds ~25 MB: 120 at once would need ~3 GB
     description=(
         "Scripted Sawyer manipulation data on the training tasks: waypoint controllers with Gaussian "
-        "action noise, 1,200 transitions per task, the noise falling along each task's data "
-        "(std 1.0 -> 0.05) so quality runs from poor to good."
+        "action noise (std 0.1, as in the SMAC paper), 1,200 transitions (6 episodes x 200 steps) per "
+        "task. The first 2 episodes of every task pursue another aim its scene allows (another object, "
+        "or a point to reach), the last 4 the task's own aim; all rewards are the task's own, so "
+        "quality runs from failing to solving and only the reward labels say which aim is the task's."
     ),
 ))
 
