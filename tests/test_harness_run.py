@@ -111,3 +111,28 @@ def test_parse_seeds():
             parse_seeds(None, bad)
     with pytest.raises(UserError):
         parse_seeds(1, "0-2")
+
+
+class _OfflineOnlyAgent(harness_toy.ScriptedAgent):
+    trains_online = False
+
+    def train_online(self, setting, num_env_steps):  # the harness must not call it
+        raise AssertionError("train_online called for an offline-only agent")
+
+
+def test_offline_only_agent_repeats_offline_end_scores_without_reevaluating(tmp_path, monkeypatch):
+    from smac_bench.algos.base import register_agent
+    from smac_bench.harness import run as run_mod
+
+    register_agent("toy-offline-only", lambda preset: None)(_OfflineOnlyAgent)
+    calls = []
+    real = run_mod.evaluate_agent
+    monkeypatch.setattr(run_mod, "evaluate_agent", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    cfg = RunConfig(algo="toy-offline-only", env="toy", seed=0, preset="smoke", out=tmp_path, schedule=SCHEDULE)
+    ep = _run(cfg)
+    assert len(calls) == 3  # offline evaluations only
+    assert ep.groupby("train_step").phase.first().tolist() == ["offline"] * 3 + ["online"] * 2
+    cols = ["task_id", "split", "context_source", "run", "return"]
+    end = ep[ep.train_step == 300][cols].reset_index(drop=True)
+    for step in (400, 500):
+        pd.testing.assert_frame_equal(ep[ep.train_step == step][cols].reset_index(drop=True), end)

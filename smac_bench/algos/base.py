@@ -58,6 +58,9 @@ class Agent(abc.ABC):
     """
 
     name: ClassVar[str]
+    trains_online: ClassVar[bool] = True
+    """``False`` for offline-only agents: the harness then skips their online phase and repeats
+    their offline-end scores at the online checkpoints instead of re-evaluating an unchanged agent."""
     latent_dim: int
     device: torch.device
 

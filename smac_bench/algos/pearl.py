@@ -29,6 +29,7 @@ class OfflinePEARLAgent(LatentActorCritic):
     """SAC + context encoder trained through the critic loss, offline only."""
 
     name: ClassVar[str] = "offline-pearl"
+    trains_online: ClassVar[bool] = False
     config_cls = PEARLConfig
     config: PEARLConfig
 

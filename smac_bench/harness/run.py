@@ -238,8 +238,13 @@ class _Run:
         if evaluate:
             self.progress(ProgressEvent(self.cfg.seed, phase, self.train_step, self.cfg.schedule.total_work,
                                         self.last_score, "evaluating"))
-            df = evaluate_agent(self.agent, self.pool, self.spec.test_ids, self.spec.train_ids, self.protocol,
-                                eval_seed=self.cfg.seed, buffer=self.buffer, max_envs=self.cfg.schedule.max_eval_envs)
+            if self.agent.trains_online or phase == "offline":
+                df = evaluate_agent(self.agent, self.pool, self.spec.test_ids, self.spec.train_ids, self.protocol,
+                                    eval_seed=self.cfg.seed, buffer=self.buffer,
+                                    max_envs=self.cfg.schedule.max_eval_envs)
+            else:  # unchanged since the offline end: repeat its rows (a flat curve) instead of re-running them
+                last = self.episodes[self.episodes["train_step"] == self.offline_done]
+                df = last.drop(columns=list(ident)).reset_index(drop=True)
             for col, value in reversed(list(ident.items())):
                 df.insert(1, col, value)
             self.episodes = pd.concat([self.episodes, df], ignore_index=True)
@@ -273,7 +278,7 @@ class _Run:
             t0 = time.time()
             n = min(sch.eval_every_env_steps - self.online_done % sch.eval_every_env_steps,
                     sch.online_env_steps - self.online_done)
-            metrics = self.agent.train_online(setting, n)
+            metrics = self.agent.train_online(setting, n) if self.agent.trains_online else {}
             # Agents run whole iterations or episodes, so count what they report having collected.
             self.online_done += max(n, int(metrics.get("env_steps", n)))
             end = self.online_done >= sch.online_env_steps
