@@ -16,7 +16,7 @@ from smac_bench.envs.family import task_file_sha256
 TASK_FILE_SHA256 = {
     "cheetah-vel": "649f251d375ee8b6d3835f48f1ac932ba2dd7ec010f52a3e6360e5a974fc2547",
     "ant-dir": "f538d0616bb43262fb247f7bcd9b3d82c88a33beebd4a25befad4059f3d988f5",
-    "sawyer-manip": "aae958afc9114cb824b079a92387b8fcc46f5bdd80d56df316483729587f0e77",
+    "sawyer-manip": "4d2730e99d5c63fd08aa0e6a353411724dbcfe4cd30c087ea2ee300c71bbef1e",
 }
 LOCOMOTION = {"cheetah-vel": (130, 100, 30), "ant-dir": (120, 100, 20)}
 

@@ -14,6 +14,8 @@ from smac_bench.envs.sawyer.scene import OBJECT_KINDS
 from smac_bench.envs.sawyer.scripted import ScriptedPolicy, scripted_action
 from smac_bench.envs.sawyer.tasks import (
     AIMS,
+    CELL,
+    CELL_GAP,
     TEST_COMBOS,
     TRAIN_COMBOS,
     anchors,
@@ -55,12 +57,15 @@ def test_test_tasks_are_held_out():
     for ids, colour in ((FAMILY.train_ids, 0), (FAMILY.test_ids, 1)):
         for k in ids:
             assert all(cell_colour(x, y) == colour for _, x, y in anchors(SCENES[k])), k
-    # hence no table cell holding a training anchor holds a test anchor
-    train_cells = {(int(np.floor(x / 0.15)), int(np.floor(y / 0.15)))
-                   for k in FAMILY.train_ids for _, x, y in anchors(SCENES[k])}
-    test_cells = {(int(np.floor(x / 0.15)), int(np.floor(y / 0.15)))
-                  for k in FAMILY.test_ids for _, x, y in anchors(SCENES[k])}
+    # hence no table cell holding a training anchor holds a test anchor ...
+    train_xy = np.array([(x, y) for k in FAMILY.train_ids for _, x, y in anchors(SCENES[k])])
+    test_xy = np.array([(x, y) for k in FAMILY.test_ids for _, x, y in anchors(SCENES[k])])
+    train_cells = {tuple(c) for c in np.floor(train_xy / CELL).astype(int).tolist()}
+    test_cells = {tuple(c) for c in np.floor(test_xy / CELL).astype(int).tolist()}
     assert train_cells and test_cells and not train_cells & test_cells
+    # ... and the no-man's land keeps every test anchor clear of every training anchor
+    nearest = np.linalg.norm(test_xy[:, None] - train_xy[None], axis=-1).min(axis=1)
+    assert nearest.min() >= 2 * CELL_GAP
 
 
 def test_footprints_never_overlap():
