@@ -189,13 +189,13 @@ def test_cli_list_info_verify(snaps, root):
 def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path, monkeypatch):
     import dataclasses
 
-    from smac_bench import recipes
+    from smac_bench import paths, recipes
     from smac_bench.data import ensure_dataset, minari_io
-    from smac_bench.recipes import snapshots as snapshots_module
 
-    shipped = tmp_path / "shipped"
-    shutil.copytree(snaps, shipped / "cheetah-vel")
-    monkeypatch.setattr(snapshots_module, "SNAPSHOT_ROOT", shipped)
+    shipped = tmp_path / "checkout" / "datasets"
+    shutil.copytree(snaps, shipped / "snapshots" / "cheetah-vel")
+    shutil.copy(paths.datasets_dir() / "manifest.json", shipped / "manifest.json")
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "checkout")
     small = dataclasses.replace(recipes.RECIPES[CHEETAH], transitions_per_task=12)
     monkeypatch.setitem(recipes.RECIPES, CHEETAH, small)
     ensure_dataset("cheetah-vel", progress=False)
@@ -284,3 +284,20 @@ def test_rollout_in_env_groups_gives_the_same_episodes():
     for a, b in zip(whole, grouped, strict=True):
         np.testing.assert_array_equal(np.asarray(a.observations), np.asarray(b.observations))
         assert a.truncations[-1] and not any(a.terminations)
+
+
+def test_wheel_ships_manifest_and_snapshots(tmp_path):
+    """A non-editable install has no checkout: the wheel must carry datasets/ (see setup.py)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(repo),
+                    "-w", str(tmp_path)], check=True, cwd=tmp_path, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("smac_bench-*.whl"))).namelist())
+    assert "smac_bench/_datasets/manifest.json" in names
+    for family in ("cheetah-vel", "ant-dir"):
+        assert f"smac_bench/_datasets/snapshots/{family}/index.json" in names
+        assert f"smac_bench/_datasets/snapshots/{family}/policy-5.safetensors" in names

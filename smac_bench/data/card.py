@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from smac_bench.data import minari_io
-from smac_bench.data.manifest import REPO_DATASETS, manifest_entry
+from smac_bench.data.manifest import manifest_entry
+from smac_bench.paths import datasets_dir
 from smac_bench.utils.io import atomic_write_text
 
 
@@ -47,7 +48,7 @@ def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[s
     ``extra`` adds measured figures (build times, from-scratch cost) to the card, ``notes``
     caveats a user should read before comparing scores.
     """
-    out = Path(out_dir or REPO_DATASETS)
+    out = Path(out_dir or datasets_dir())
     out.mkdir(parents=True, exist_ok=True)
     meta = minari_io.read_metadata(dataset_id)
     sb = meta.get("smac_bench", {})

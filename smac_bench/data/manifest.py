@@ -22,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from smac_bench.errors import UserError
+from smac_bench.paths import datasets_dir
 from smac_bench.utils.io import atomic_write_json
 
-REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 FORMAT = 1
 
 
 def default_manifest_path() -> Path:
-    """``$SMAC_BENCH_MANIFEST`` or the repository's ``datasets/manifest.json``."""
-    return Path(os.environ.get("SMAC_BENCH_MANIFEST") or REPO_DATASETS / "manifest.json")
+    """``$SMAC_BENCH_MANIFEST`` or the shipped ``datasets/manifest.json``."""
+    return Path(os.environ.get("SMAC_BENCH_MANIFEST") or datasets_dir() / "manifest.json")
 
 
 def read_manifest(path: str | Path | None = None) -> dict[str, Any]:

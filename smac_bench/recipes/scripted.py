@@ -29,7 +29,12 @@ def other_aims(task_id: int, params: dict, n: int, seed: int = 0) -> list[tuple[
     scene with fewer than ``n`` other aims fills in with reaching other points.
     """
     from smac_bench.envs.sawyer.tasks import (
-        AIM_NEEDS, AIMS, ANCHOR_BOUNDS, GOAL_Z, cell_colour, scene_task,
+        AIM_NEEDS,
+        AIMS,
+        ANCHOR_BOUNDS,
+        GOAL_Z,
+        cell_colour,
+        scene_task,
     )
 
     st = scene_task(params)

@@ -16,18 +16,16 @@ from typing import Any
 
 from smac_bench.envs import make_env, task_family
 from smac_bench.errors import UserError
+from smac_bench.paths import datasets_dir
 from smac_bench.recipes.features import task_features
 from smac_bench.recipes.policies import SnapshotPolicy
 from smac_bench.recipes.rollout import RANDOM, mean_return, rollout
 from smac_bench.utils.io import atomic_write_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_ROOT = REPO_ROOT / "datasets" / "snapshots"
-
 
 def snapshot_dir(family: str) -> Path:
     """Where the shipped snapshots of ``family`` live."""
-    return SNAPSHOT_ROOT / family
+    return datasets_dir() / "snapshots" / family
 
 
 def snapshot_fractions(n: int) -> list[float]:
