@@ -301,3 +301,14 @@ def test_wheel_ships_manifest_and_snapshots(tmp_path):
     for family in ("cheetah-vel", "ant-dir"):
         assert f"smac_bench/_datasets/snapshots/{family}/index.json" in names
         assert f"smac_bench/_datasets/snapshots/{family}/policy-5.safetensors" in names
+
+
+def test_harness_refuses_a_custom_build_installed_under_the_benchmark_id(snaps, root):
+    from smac_bench.data import minari_io
+    from smac_bench.harness.run import load_offline_buffer
+    from smac_bench.recipes.build import build
+
+    build(CHEETAH, task_ids=[0, 1], transitions_per_task=12, snapshots=snaps, progress=False)
+    assert minari_io.read_metadata(CHEETAH)["smac_bench"]["custom"]["task_ids"] == [0, 1]
+    with pytest.raises(UserError, match="custom build.*smac-bench datasets build"):
+        load_offline_buffer("cheetah-vel", "cpu", progress=False)

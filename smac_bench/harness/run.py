@@ -116,6 +116,12 @@ def load_offline_buffer(env: str, device: str, progress: bool = True) -> tuple[M
         raise UserError(f"no offline dataset for env {env!r}: datasets exist for {', '.join(DATASETS)}")
     dataset_id = DATASETS[env]
     ensure_dataset(dataset_id, progress=progress)
+    from smac_bench.data import dataset_metadata
+
+    custom = dataset_metadata(dataset_id).get("smac_bench", {}).get("custom")
+    if custom:
+        raise UserError(f"the installed {dataset_id} is a custom build ({custom}), not the benchmark's dataset: "
+                        f"rebuild it with `smac-bench datasets build {dataset_id}`")
     return load_buffer(dataset_id, device), dataset_id, _reference_scores(dataset_id)
 
 

@@ -156,6 +156,15 @@ def build(
                              max_episode_steps=max_episode_steps, snapshots=snapshots, eval_tasks=eval_tasks,
                              progress=progress)
     summary["rollout_s"] = round(time.perf_counter() - t0, 1)
+    # A build with overrides (a task subset, fewer transitions, another seed...) is not the benchmark's
+    # dataset: say so in its metadata, so the harness can refuse to report numbers trained on it.
+    overrides = {"seed": seed, "task_ids": task_ids, "transitions_per_task": transitions_per_task,
+                 "max_episode_steps": max_episode_steps, "eval_tasks": eval_tasks, "sac_overrides": sac_overrides,
+                 "snapshots": snapshots}
+    custom = {k: (list(v) if k == "task_ids" else str(v) if k == "snapshots" else v)
+              for k, v in overrides.items() if v and not (k == "seed" and v == get_recipe(dataset_id).seed)}
+    if custom:  # (absent from standard builds, whose bytes the manifest pins)
+        meta["custom"] = custom
     t1 = time.perf_counter()
     minari_io.write_dataset(
         dataset_id, ENV_IDS[recipe.family][0], episodes, description=recipe.description,
