@@ -67,7 +67,7 @@ register(Recipe(
 register(Recipe(
     dataset_id="smac-bench/ant-dir/mixed-v0",
     family="ant-dir",
-    sac={"total_env_steps": 40_000, "threads": 1},
+    sac={"total_env_steps": 150_000, "threads": 1},
     description=(
         "Mixed-quality replay data of a task-aware SAC learning Ant-Dir on the 100 training tasks: "
         "1,200 transitions per task (episodes end early when the ant falls), recorded with 6 "
