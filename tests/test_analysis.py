@@ -132,3 +132,16 @@ def test_zshift_on_a_toy_run(tmp_path):
     # the offline data is shifted by +2: its posterior mean is further from 0 -> larger KL
     kl = back.groupby("context_source").posterior_kl.mean()
     assert kl["offline"] > kl["exploration"]
+
+
+def test_curves_match_seeds_by_evaluation_when_online_steps_differ():
+    rows = []
+    for seed, online_steps in ((0, [1100, 2300]), (1, [1000, 2100])):
+        for phase, steps in (("offline", [500, 1000]), ("online", online_steps)):
+            for step in steps:
+                rows.append({"env": "ant-dir", "algo": "smac", "seed": seed, "phase": phase, "train_step": step,
+                             "context_source": "exploration", "return": float(step + seed)})
+    c = curve_table(pd.DataFrame(rows), reps=50)
+    assert c.train_step.tolist() == [500, 1000, 1050, 2200]
+    assert (c.n_seeds == 2).all()
+    assert c["mean"].tolist() == [500.5, 1000.5, 1050.5, 2200.5]

@@ -20,15 +20,22 @@ from smac_bench.analysis.stats import bootstrap_mean_ci  # noqa: E402
 
 
 def curve_table(df: pd.DataFrame, context: str = "exploration", reps: int = 1000) -> pd.DataFrame:
-    """Per (env, algo, train_step): mean over seeds and its 95 % bootstrap band."""
+    """Per (env, algo, evaluation): mean over seeds and its 95 % bootstrap band.
+
+    Seeds are matched by the k-th evaluation of each phase, not by the exact step: online chunks
+    end on whole episodes, so seeds whose episodes end early (Ant falls) are evaluated a few
+    env steps apart. ``train_step`` is the seeds' mean step at that evaluation.
+    """
     sub = df[df["context_source"] == context]
-    per_seed = sub.groupby(["env", "algo", "train_step", "seed"], as_index=False)["return"].mean()
+    keys = ["env", "algo", "seed", "phase"]
+    per_seed = sub.groupby([*keys, "train_step"], as_index=False)["return"].mean()
+    per_seed["k"] = per_seed.groupby(keys)["train_step"].rank(method="dense")
     rows = []
-    for (env, algo, step), g in per_seed.groupby(["env", "algo", "train_step"]):
+    for (env, algo, _phase, _k), g in per_seed.groupby(["env", "algo", "phase", "k"]):
         ci = bootstrap_mean_ci(g["return"].to_numpy(), reps=reps)
-        rows.append({"env": env, "algo": algo, "train_step": step, "mean": ci.point, "low": ci.low,
-                     "high": ci.high, "n_seeds": len(g)})
-    return pd.DataFrame(rows)
+        rows.append({"env": env, "algo": algo, "train_step": round(float(g["train_step"].mean())),
+                     "mean": ci.point, "low": ci.low, "high": ci.high, "n_seeds": len(g)})
+    return pd.DataFrame(rows).sort_values(["env", "algo", "train_step"], ignore_index=True)
 
 
 def plot_curves(df: pd.DataFrame, out: str | Path, context: str = "exploration") -> Path:
