@@ -124,6 +124,16 @@ def _stored_rewards_in_add_order(agent) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(stored), np.concatenate(expected)
 
 
+def test_online_phases_collect_exactly_their_budget_when_episodes_end_early(buffer) -> None:
+    """Episodes of 7 steps against phase budgets of 20: the third episode of each phase is cut at 20."""
+    agent = make_agent("smac", 1, 1, toy_config("smac"), seed=3)
+    agent.train_offline(buffer, 5)
+    stats = agent.train_online(OnlineSetting(lambda: PointEnv(horizon=7), [0, 1], buffer), 1)
+    assert stats["env_steps"] == 80 == agent.online_steps_per_iteration and len(agent.online_buffer) == 80
+    assert stats["episodes"] == 2 * 2 * 2  # completed episodes: two of 7 steps per phase and env
+    assert all(r.terminals.sum() == 0 for r in agent.last_rollouts)  # a cut is not a termination
+
+
 def test_smac_online_buffer_holds_decoder_labels_only(buffer) -> None:
     agent = make_agent("smac", 1, 1, toy_config("smac"), seed=3)
     agent.train_offline(buffer, 30)
@@ -263,5 +273,5 @@ def test_smac_online_on_cheetah_vel() -> None:
     agent = make_agent("smac", 17, 6, agent_config("smac", "smoke"), seed=0)
     agent.train_offline(buf, 5)
     stats = agent.train_online(OnlineSetting(lambda: smac_bench.make_env("cheetah-vel"), tasks, buf), 1)
-    assert stats["env_steps"] == 2 * (200 + 200)  # whole 200-step episodes per phase and env
-    assert len(agent.online_buffer) == 800
+    assert stats["env_steps"] == 2 * (20 + 20)  # smoke budgets; the 200-step episodes are cut there
+    assert len(agent.online_buffer) == 80

@@ -72,7 +72,7 @@ class SMACConfig(LatentACConfig):
     online_tasks_per_iter: int = 5
     """Training tasks visited per online iteration, one env each, stepped as a batch."""
     online_prior_steps: int = 400
-    """Env steps per visited task with ``z ~ p(z)`` re-drawn every step (whole episodes, at least this many)."""
+    """Env steps per visited task with ``z ~ p(z)`` re-drawn every step (the last episode is cut at this budget)."""
     online_posterior_steps: int = 600
     """Env steps per visited task with ``z ~ q(z | c)`` re-drawn every step from a per-episode posterior."""
     online_updates_per_iter: int = 4000

@@ -3,8 +3,8 @@
 One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
 
 1. draw ``online_tasks_per_iter`` training tasks (with replacement) and give each its own env;
-2. *prior* rollouts: whole episodes until each env has ``online_prior_steps`` steps, with
-   ``z ~ N(0, I)`` re-drawn every step;
+2. *prior* rollouts: exactly ``online_prior_steps`` steps per env (episodes; the last one is cut
+   at the budget), with ``z ~ N(0, I)`` re-drawn every step;
 3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn every step
    from ``q(z | c)``, ``c`` a fresh context of the task (offline and online data pooled) per episode;
 4. every new transition gets the reward the agent's ``_label_rewards`` returns — SMAC: the frozen
@@ -106,7 +106,11 @@ def _posterior(agent: SMACAgent, offline: MultiTaskBuffer, online: MultiTaskBuff
 @torch.no_grad()
 def collect(agent: SMACAgent, envs: list, task_ids: np.ndarray, quota: int, use_posterior: bool,
             offline: MultiTaskBuffer, online: MultiTaskBuffer) -> Rollout:
-    """Whole episodes on every env until each has ``quota`` steps; one batched policy call per step."""
+    """Exactly ``quota`` steps on every env, in episodes; one batched policy call per step.
+
+    An env whose episode ends early (Ant falls) starts another; the episode running when the quota
+    is reached is cut there (not marked terminal), so every phase collects exactly its budget.
+    """
     n_env, latent = len(envs), agent.latent_dim
     obs = np.zeros((n_env, agent.obs_dim), dtype=np.float32)
     mu_pol = torch.zeros(n_env, latent, device=agent.device)
@@ -143,10 +147,10 @@ def collect(agent: SMACAgent, envs: list, task_ids: np.ndarray, quota: int, use_
             ep_return[i] += reward
             if terminated or truncated:
                 returns.append(float(ep_return[i]))
-                if steps[i] >= quota:
-                    active[i] = False
-                else:
-                    restart.append(int(i))
+            if steps[i] >= quota:
+                active[i] = False
+            elif terminated or truncated:
+                restart.append(int(i))
             else:
                 obs[i] = next_obs
         if restart:

@@ -252,10 +252,10 @@ class SMACAgent(LatentActorCritic):
 
     @property
     def online_steps_per_iteration(self) -> int:
-        """Env steps of one online iteration (a lower bound: phases finish whole episodes).
+        """Env steps of one online iteration (exact: each phase cuts its last episode at its budget).
 
         ``train_online`` runs whole iterations, so schedules that ask for multiples of this collect
-        exactly what they ask for (when episodes do not end early) and resume bit-identically.
+        exactly what they ask for and resume bit-identically.
         """
         cfg = self.config
         return cfg.online_tasks_per_iter * (cfg.online_prior_steps + cfg.online_posterior_steps)

@@ -285,7 +285,7 @@ class _Run:
             n = min(sch.eval_every_env_steps - self.online_done % sch.eval_every_env_steps,
                     sch.online_env_steps - self.online_done)
             metrics = self.agent.train_online(setting, n) if self.agent.trains_online else {}
-            # Agents run whole iterations or episodes, so count what they report having collected.
+            # Agents run whole iterations, so count what they report having collected.
             self.online_done += max(n, int(metrics.get("env_steps", n)))
             end = self.online_done >= sch.online_env_steps
             self._record("online", self.online_done, metrics, True, "online_end" if end else None, t0)
