@@ -41,7 +41,7 @@ def other_aims(task_id: int, params: dict, n: int, seed: int = 0) -> list[tuple[
     drawer = st.objects.get("drawer")
     allowed = [a for a in AIMS if a != st.aim and AIM_NEEDS[a] <= set(st.objects)
                and not (a == "close_drawer" and drawer is not None and drawer.opening == 0.0)]
-    rng = np.random.default_rng([seed, task_id, 7])
+    rng = np.random.default_rng([seed, task_id, 7])  # 7 tags this stream apart from other per-task draws
     # Distinct aims first; past them, reaching (another point) fills in.
     aims = [allowed[int(i)] for i in rng.permutation(len(allowed))][:n]
     picks = []
