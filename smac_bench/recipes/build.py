@@ -162,7 +162,8 @@ def build(
                  "max_episode_steps": max_episode_steps, "eval_tasks": eval_tasks, "sac_overrides": sac_overrides,
                  "snapshots": snapshots}
     custom = {k: (list(v) if k == "task_ids" else str(v) if k == "snapshots" else v)
-              for k, v in overrides.items() if v and not (k == "seed" and v == get_recipe(dataset_id).seed)}
+              for k, v in overrides.items()
+              if v is not None and not (k == "seed" and v == get_recipe(dataset_id).seed)}
     if custom:  # (absent from standard builds, whose bytes the manifest pins)
         meta["custom"] = custom
     t1 = time.perf_counter()
