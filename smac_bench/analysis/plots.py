@@ -22,9 +22,10 @@ from smac_bench.analysis.stats import bootstrap_mean_ci  # noqa: E402
 def curve_table(df: pd.DataFrame, context: str = "exploration", reps: int = 1000) -> pd.DataFrame:
     """Per (env, algo, evaluation): mean over seeds and its 95 % bootstrap band.
 
-    Seeds are matched by the k-th evaluation of each phase, not by the exact step: online chunks
-    end on whole episodes, so seeds whose episodes end early (Ant falls) are evaluated a few
-    env steps apart. ``train_step`` is the seeds' mean step at that evaluation.
+    Seeds are matched by the k-th evaluation of each phase, not by the exact step: the harness
+    counts the env steps an agent reports, and an agent may collect a few more than asked (runs
+    made before online budgets were exact did so on Ant, whose episodes end early), so seeds can
+    be evaluated a few steps apart. ``train_step`` is the seeds' mean step at that evaluation.
     """
     sub = df[df["context_source"] == context]
     keys = ["env", "algo", "seed", "phase"]

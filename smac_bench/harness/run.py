@@ -94,7 +94,8 @@ def environment_info() -> dict[str, Any]:
 
 
 def _git_info() -> dict[str, Any]:
-    root = Path(__file__).resolve().parents[2]
+    from smac_bench.paths import REPO_ROOT as root
+
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
