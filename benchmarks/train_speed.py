@@ -1,6 +1,7 @@
 """Offline-phase training speed of SMAC at the ``paper`` sizes, and the fraction of matmul peak it reaches.
 
     python benchmarks/train_speed.py [--algo smac] [--preset paper] [--updates 200] [--device cpu] [--threads N]
+                                     [--halves]
 
 Prints updates/s, the FLOPs of one update (counted by ``torch.utils.flop_counter`` over every matmul
 of the forward and backward passes), the FLOP rate that implies, and that rate as a fraction of
@@ -42,8 +43,17 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
-    """Best GFLOP/s of an ``n x n`` fp32 matmul over ``repeats`` timed batches."""
+def matmul_peak(device: str, threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of an ``n x n`` fp32 matmul on ``threads`` torch threads over ``repeats`` timed batches."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _matmul_peak(device, n, repeats)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _matmul_peak(device: str, n: int, repeats: int) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     best, inner = 0.0, 4 if device == "cpu" else 50
     for _ in range(repeats + 1):
@@ -65,6 +75,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed blocks of --updates; the best is reported")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--halves", action="store_true",
+                        help="critic and actor halves of each update on two threads (SMAC/oracle; use --threads 1)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -72,10 +84,14 @@ def main() -> None:
     buffer = synthetic_buffer(100, 2000, obs_dim, act_dim, args.device)
     agent = make_agent(args.algo, obs_dim, act_dim, agent_config(args.algo, args.preset), seed=0, device=args.device)
     agent.train_offline(buffer, args.warmup)
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter:  # thread-local: count on the serial path (same maths)
         agent.train_offline(buffer, 1)
     flops = counter.get_total_flops()
-    peak_before = matmul_peak(args.device)
+    if args.halves:
+        agent.use_halves()
+    # With --halves the update occupies two cores however many torch threads each half has.
+    peak_threads = 2 * torch.get_num_threads() if args.halves else torch.get_num_threads()
+    peak_before = matmul_peak(args.device, peak_threads)
     rates = []
     for _ in range(args.repeats):
         sync(args.device)
@@ -83,15 +99,15 @@ def main() -> None:
         agent.train_offline(buffer, args.updates)
         sync(args.device)
         rates.append(args.updates / (time.perf_counter() - t))
-    peak = max(peak_before, matmul_peak(args.device))
+    peak = max(peak_before, matmul_peak(args.device, peak_threads))
     rate = max(rates)
     achieved = flops * rate / 1e9
     print(f"device={args.device} threads={torch.get_num_threads()} algo={args.algo} preset={args.preset} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} halves={args.halves}")
     print(f"updates/s            {rate:8.1f}   (blocks: {', '.join(f'{r:.1f}' for r in rates)})")
     print(f"GFLOP per update     {flops / 1e9:8.3f}")
     print(f"achieved GFLOP/s     {achieved:8.1f}")
-    print(f"matmul peak GFLOP/s  {peak:8.1f}   (2048x2048 fp32)")
+    print(f"matmul peak GFLOP/s  {peak:8.1f}   (2048x2048 fp32, {peak_threads} threads)")
     print(f"fraction of peak     {achieved / peak:8.1%}")
     # No implementation of this update can beat the matmul peak: this bounds any speed-up target.
     print(f"updates/s at peak    {peak * 1e9 / flops:8.1f}   (these FLOPs at 100% of the matmul peak)")

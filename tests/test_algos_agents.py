@@ -194,6 +194,39 @@ def test_same_seed_same_numbers(buffer, algo) -> None:
     assert runs[0] != runs[2]
 
 
+@pytest.mark.parametrize("algo", ["smac", "oracle"])
+def test_halves_on_two_threads_give_the_serial_numbers(buffer, algo) -> None:
+    runs = []
+    for halves in (False, True):
+        agent = make_agent(algo, 1, 1, toy_config(algo), seed=4)
+        agent.use_halves(halves)
+        stats = [agent.train_offline(buffer, 15), agent.train_online(setting(buffer), 1)]
+        runs.append((stats, {k: v.clone() for m in agent.modules().values() for k, v in m.state_dict().items()}))
+        agent.use_halves(False)
+    (serial_stats, serial_weights), (halves_stats, halves_weights) = runs
+    assert halves_stats == serial_stats
+    assert all(torch.equal(serial_weights[k], halves_weights[k]) for k in serial_weights)
+
+
+def test_a_failing_half_raises_instead_of_hanging(buffer, monkeypatch) -> None:
+    agent = make_agent("smac", 1, 1, toy_config("smac"), seed=0)
+    agent.use_halves()
+
+    def broken_target(*args, **kwargs):
+        raise RuntimeError("target failed")
+
+    monkeypatch.setattr(agent, "_bellman_target", broken_target)  # the critic half waits for the target
+    with pytest.raises(RuntimeError, match="target failed"):
+        agent.train_offline(buffer, 1)
+    monkeypatch.undo()
+    monkeypatch.setattr(agent.critic, "forward", broken_target)  # the actor half waits for Q(s, a)
+    with pytest.raises(RuntimeError, match="target failed"):
+        agent.train_offline(buffer, 1)
+    monkeypatch.undo()
+    agent.train_offline(buffer, 2)  # the helper thread survives failed updates
+    agent.use_halves(False)
+
+
 def test_resume_reproduces_uninterrupted_run(buffer, tmp_path) -> None:
     def fresh():
         return make_agent("smac", 1, 1, toy_config("smac"), seed=11)

@@ -136,3 +136,8 @@ def test_offline_only_agent_repeats_offline_end_scores_without_reevaluating(tmp_
     end = ep[ep.train_step == 300][cols].reset_index(drop=True)
     for step in (400, 500):
         pd.testing.assert_frame_equal(ep[ep.train_step == step][cols].reset_index(drop=True), end)
+
+
+def test_halves_refused_for_an_agent_without_them(tmp_path):
+    with pytest.raises(UserError, match="--halves needs .* toy-scripted"):
+        _run(_cfg(tmp_path), halves=True)

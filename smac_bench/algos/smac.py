@@ -11,8 +11,10 @@ Offline phase, one gradient update on ``T = meta_batch`` tasks (all tensors batc
 4. AWAC actor: ``-sum_n w_n log pi(a_n | s_n, z)`` with ``w = softmax_n((min_j Q_j(s, a) - V(s)) / beta)``
    over the whole ``T * B`` batch and ``V(s) = min_j Q_j(s, a~)``, ``a~ ~ pi(.|s, z)``.
 
-The three losses touch disjoint parameters and none feeds another's gradient, so their sum is
-minimised with *one* backward pass and one (multi-group) Adam step — exactly the separate updates.
+The three losses touch disjoint parameters and none feeds another's gradient: two backward passes
+(critic with encoder and decoder; actor) fill disjoint gradients and one (multi-group) Adam step
+applies them — exactly the separate updates. The two passes need each other only for the Bellman
+target and ``Q(s, a)``, so on two CPU cores they can run side by side (:meth:`SMACAgent.use_halves`).
 
 Online (self-supervised) phase: see :mod:`smac_bench.algos.online`; encoder and decoder are frozen,
 rewards of new transitions are the decoder's labels, the actor adds ``-online_reparam_weight * Q(s, a~)``.
@@ -32,6 +34,7 @@ from smac_bench.algos import checkpoint, losses, online
 from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import LatentACConfig, SMACConfig, coerce_config, smac_preset
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
+from smac_bench.algos.halves import Halves, Handoff
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.data.buffer import Batch, MultiTaskBuffer, context_dim
 from smac_bench.utils.seeding import derive_seed, numpy_generator, torch_generator
@@ -86,6 +89,7 @@ class LatentActorCritic(Agent):
         self.num_updates = 0
         self.num_env_steps = 0
         self.online_buffer: MultiTaskBuffer | None = None
+        self.halves: Halves | None = None
         self.last_rollouts: list[online.Rollout] = []
 
     # ------------------------------------------------------------------ structure
@@ -149,6 +153,10 @@ class LatentActorCritic(Agent):
         """One backward pass, one Adam step, Polyak-average the target critics."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self._apply_gradients()
+
+    def _apply_gradients(self) -> None:
+        """One Adam step on the accumulated gradients, Polyak-average the target critics."""
         self.optimizer.step()
         polyak_update(self.target_critic.parameters(), self.critic.parameters(), self.config.tau)
         self.num_updates += 1
@@ -205,43 +213,73 @@ class SMACAgent(LatentActorCritic):
     uses_decoder = True
     config: SMACConfig
 
+    def use_halves(self, enabled: bool = True) -> None:
+        """Run the critic and actor halves of each update on two threads (see :mod:`~smac_bench.algos.halves`).
+
+        Meant for 2 CPU cores with ``torch.set_num_threads(1)``; results are bit-identical either way.
+        """
+        if self.halves is not None and not enabled:
+            self.halves.close()
+        self.halves = Halves() if enabled else None
+
     def _update(self, batch: Batch, context: torch.Tensor, is_online: bool) -> Stats:
         cfg = self.config
         t, b, _ = batch.obs.shape
-        stats: Stats = {}
-        loss = torch.zeros((), device=self.device)
         # Task inference; encoder and decoder learn offline only, from reward MSE + KL (never the critic).
         with torch.set_grad_enabled(not is_online):
             mu, var = self.encoder.posterior_params(context)
             z_task = losses.reparam_sample(mu, var.sqrt(), self.generator)  # [T, L]
-        if not is_online:
-            kl = losses.latent_kl_loss(mu, var, "mean")
-            r_hat = self.decoder(batch.obs, batch.actions, z_task[:, None].expand(t, b, -1))
-            reward_loss = losses.mse(r_hat, batch.rewards)
-            loss = loss + cfg.kl_weight * kl + reward_loss
-            stats.update(kl=kl.detach(), reward_loss=reward_loss.detach())
         z = z_task.detach()[:, None].expand(t, b, -1).reshape(t * b, -1)
         f = _flatten(batch)
-        target = self._bellman_target(f, z, cfg.alpha)
-        q = self.critic(torch.cat([f["obs"], f["actions"], z], -1))  # [2, N, 1]
-        critic_loss = losses.critic_loss(q, target)
-        # Actor: AWAC on dataset actions; V(s) from one policy sample with critic weights held fixed.
-        mean, log_std = self.policy(torch.cat([f["obs"], z], -1))
-        log_prob_data = losses.tanh_gaussian_log_prob(losses.atanh_clipped(f["actions"]), mean, log_std)
-        reparam = is_online and cfg.online_reparam_weight > 0
-        with torch.set_grad_enabled(reparam or cfg.alpha > 0):
-            pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
-            q_pi = self.critic(torch.cat([f["obs"], torch.tanh(pre), z], -1), detach_weights=True).amin(0)
-        weights = losses.awac_weights(q.detach().amin(0), q_pi, cfg.awac_beta)
-        actor_loss = losses.awac_policy_loss(log_prob_data, weights)
-        if cfg.alpha > 0:
-            actor_loss = actor_loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()
-        if reparam:
-            actor_loss = actor_loss - cfg.online_reparam_weight * q_pi.mean()
-        self._step(loss + critic_loss + actor_loss)
-        stats.update(critic_loss=critic_loss.detach(), actor_loss=actor_loss.detach(), q_mean=q.detach().mean(),
-                     awac_weight_max=weights.max())
-        return stats
+        target, q_data = Handoff(), Handoff()  # the critic half waits for the target, the actor half for Q(s, a)
+
+        def critic_half() -> Stats:
+            """Critic loss (plus, offline, the encoder/decoder loss) and its backward pass."""
+            stats: Stats = {}
+            loss = torch.zeros((), device=self.device)
+            if not is_online:
+                kl = losses.latent_kl_loss(mu, var, "mean")
+                r_hat = self.decoder(batch.obs, batch.actions, z_task[:, None].expand(t, b, -1))
+                reward_loss = losses.mse(r_hat, batch.rewards)
+                loss = cfg.kl_weight * kl + reward_loss
+                stats.update(kl=kl.detach(), reward_loss=reward_loss.detach())
+            q = self.critic(torch.cat([f["obs"], f["actions"], z], -1))  # [2, N, 1]
+            q_data.put(q.detach().amin(0))
+            critic_loss = losses.critic_loss(q, target.result())
+            (loss + critic_loss).backward()
+            return {**stats, "critic_loss": critic_loss.detach(), "q_mean": q.detach().mean()}
+
+        def actor_half() -> Stats:
+            """The AWAC actor loss and its backward pass."""
+            mean, log_std = self.policy(torch.cat([f["obs"], z], -1))
+            log_prob_data = losses.tanh_gaussian_log_prob(losses.atanh_clipped(f["actions"]), mean, log_std)
+            # V(s) from one policy sample, critic weights held fixed (the -Q term online reaches the actor only).
+            reparam = is_online and cfg.online_reparam_weight > 0
+            with torch.set_grad_enabled(reparam or cfg.alpha > 0):
+                pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
+                q_pi = self.critic(torch.cat([f["obs"], torch.tanh(pre), z], -1), detach_weights=True).amin(0)
+            weights = losses.awac_weights(q_data.result(), q_pi, cfg.awac_beta)
+            actor_loss = losses.awac_policy_loss(log_prob_data, weights)
+            if cfg.alpha > 0:
+                actor_loss = actor_loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()
+            if reparam:
+                actor_loss = actor_loss - cfg.online_reparam_weight * q_pi.mean()
+            actor_loss.backward()
+            return {"actor_loss": actor_loss.detach(), "awac_weight_max": weights.max()}
+
+        def bellman_then_actor() -> Stats:
+            target.put(self._bellman_target(f, z, cfg.alpha))
+            return actor_half()
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.halves is None:
+            target.put(self._bellman_target(f, z, cfg.alpha))
+            critic_stats = critic_half()
+            actor_stats = actor_half()
+        else:  # same random draws in the same order: only the actor's side draws after the encoder
+            critic_stats, actor_stats = self.halves.run(critic_half, bellman_then_actor, [target, q_data])
+        self._apply_gradients()
+        return {**critic_stats, **actor_stats}
 
     def _label_rewards(self, rollout: online.Rollout) -> np.ndarray:
         """Self-supervised labels ``r_hat(s, a, z_label)``; the env's reward is never read."""

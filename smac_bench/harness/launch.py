@@ -89,17 +89,20 @@ def run_all(
     workers: int | None = None,
     console: Console | None = None,
     threads: int | None = None,
+    halves: bool = False,
 ) -> pd.DataFrame:
     """Run every config; several seeds go to ``workers`` processes. Returns all episodes.
 
     ``threads`` is torch's intra-op thread count per run. Default: an equal share of the cores
     per worker, and 1 for a single run on CPU — on busy shared cores torch's spinning threads
     made a SMAC update 5x slower with 2 threads than with 1 (3.8 vs 18.3 updates/s measured).
+    ``halves`` runs each update's critic and actor halves on two threads (see
+    :meth:`~smac_bench.algos.smac.SMACAgent.use_halves`); the default torch threads are then 1.
     """
     cpus = os.cpu_count() or 1
     workers = max(1, min(workers or min(len(configs), cpus), len(configs)))
     if threads is None:
-        threads = max(1, cpus // workers) if workers > 1 else 1
+        threads = 1 if halves else max(1, cpus // workers) if workers > 1 else 1
     # Build/download the dataset once, here: before the progress display (rich allows one live
     # display at a time, and the builder shows its own) and before workers would race to build it.
     for env in sorted({c.env for c in configs}):
@@ -111,12 +114,12 @@ def run_all(
             frames = []
             for cfg in configs:
                 frames.append(run_experiment(cfg, resume=resume, progress=lambda e: _apply(progress, tasks, e),
-                                             torch_threads=threads))
+                                             torch_threads=threads, halves=halves))
             return pd.concat(frames, ignore_index=True)
         ctx = mp.get_context("spawn")  # fork after torch/OpenMP threads start can deadlock
         with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             events = manager.Queue()
-            futures = [pool.submit(_worker, cfg, resume, events, threads) for cfg in configs]
+            futures = [pool.submit(_worker, cfg, resume, events, threads, halves) for cfg in configs]
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
@@ -149,6 +152,6 @@ def _drain(events: queue_mod.Queue, progress: Progress, tasks: dict[int, TaskID]
             return
 
 
-def _worker(cfg: RunConfig, resume: bool, events: queue_mod.Queue, threads: int) -> pd.DataFrame:
+def _worker(cfg: RunConfig, resume: bool, events: queue_mod.Queue, threads: int, halves: bool) -> pd.DataFrame:
     """One seed in a worker process; progress goes back through ``events``."""
-    return run_experiment(cfg, resume=resume, progress=events.put, torch_threads=threads)
+    return run_experiment(cfg, resume=resume, progress=events.put, torch_threads=threads, halves=halves)

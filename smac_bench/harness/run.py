@@ -300,11 +300,13 @@ def run_experiment(
     env_spec: EnvSpec | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     torch_threads: int | None = None,
+    halves: bool = False,
 ) -> pd.DataFrame:
     """Train ``cfg.algo`` on ``cfg.env`` with periodic evaluation; returns the run's episodes table.
 
     ``buffer`` and ``env_spec`` default to the family's offline dataset (built if missing) and
     the registered env; tests pass their own. Writes everything into ``cfg.run_dir``.
+    ``halves`` (CPU, agents with ``use_halves``) splits each update over two threads; same numbers.
     """
     if torch_threads:
         torch.set_num_threads(torch_threads)
@@ -326,8 +328,14 @@ def run_experiment(
         agent = make_agent(cfg.algo, obs_dim, act_dim, cfg.agent_config, seed=cfg.seed, device=cfg.device)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if halves:
+        if not hasattr(agent, "use_halves") or agent.device.type != "cpu":
+            raise UserError(f"--halves needs a CPU run of an agent that supports it (smac, oracle), "
+                            f"not {cfg.algo} on {cfg.device}: drop --halves")
+        agent.use_halves()
     config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
-              "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads()}
+              "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads(),
+              "halves": halves}
     old = read_config(run_dir)
     if resume and old:
         for key in ("algo", "env", "seed", "preset", "schedule", "protocol", "agent_config"):
