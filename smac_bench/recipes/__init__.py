@@ -57,7 +57,7 @@ def register(recipe: Recipe) -> Recipe:
 register(Recipe(
     dataset_id="smac-bench/cheetah-vel/mixed-v0",
     family="cheetah-vel",
-    sac={"total_env_steps": 80_000, "threads": 1},
+    sac={"total_env_steps": 230_000, "threads": 1},
     description=(
         "Mixed-quality replay data of a task-aware SAC learning Cheetah-Vel on the 100 training "
         "tasks: 1,200 transitions (6 episodes x 200 steps) per task, the k-th episode of every task "
