@@ -11,7 +11,9 @@ Synthetic data with Cheetah-Vel's shapes (obs 17, act 6, 100 tasks); the numbers
 ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` here (set it yourself to override): on a machine whose
 cores are shared with other processes, spinning OpenMP workers at 2 threads were measured 5x slower.
 On idle cores ``ACTIVE`` is the faster choice for 2 threads (measured, paper sizes, one session:
-21.1 updates/s PASSIVE vs 24.5-28.8 ACTIVE; 1 thread 18.1).
+21.1 updates/s PASSIVE vs 24.5-28.8 ACTIVE; 1 thread 18.1). ``--halves`` runs the critic and actor
+halves of each update on two threads with one torch thread each; in another session (noisier host):
+24.8 updates/s, against 22.5 for 2 threads ACTIVE, 20.7 PASSIVE and 15.5 on 1 thread.
 """
 
 from __future__ import annotations
