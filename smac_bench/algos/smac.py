@@ -89,7 +89,6 @@ class LatentActorCritic(Agent):
         self.num_updates = 0
         self.num_env_steps = 0
         self.online_buffer: MultiTaskBuffer | None = None
-        self.halves: Halves | None = None
         self.last_rollouts: list[online.Rollout] = []
 
     # ------------------------------------------------------------------ structure
@@ -212,6 +211,8 @@ class SMACAgent(LatentActorCritic):
     config_cls = SMACConfig
     uses_decoder = True
     config: SMACConfig
+    halves: Halves | None = None
+    """Set by :meth:`use_halves`: runs each update's two halves on two threads."""
 
     def use_halves(self, enabled: bool = True) -> None:
         """Run the critic and actor halves of each update on two threads (see :mod:`~smac_bench.algos.halves`).
