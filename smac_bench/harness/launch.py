@@ -102,7 +102,7 @@ def run_all(
     cpus = os.cpu_count() or 1
     workers = max(1, min(workers or min(len(configs), cpus), len(configs)))
     if threads is None:
-        threads = 1 if halves else max(1, cpus // workers) if workers > 1 else 1
+        threads = 1 if halves or workers == 1 else max(1, cpus // workers)
     # Build/download the dataset once, here: before the progress display (rich allows one live
     # display at a time, and the builder shows its own) and before workers would race to build it.
     for env in sorted({c.env for c in configs}):
