@@ -86,3 +86,16 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
     code, out, err = _main(monkeypatch, capsys, "evaluate", "--algo", "toy-scripted", "--preset", "smoke",
                            "--out", str(tmp_path), "--resume")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("args", [("--algo", "offline-pearl"), ("--algo", "smac", "--device", "cuda")])
+def test_halves_refused_before_the_dataset_is_prepared(monkeypatch, capsys, args):
+    from smac_bench.harness import launch
+
+    def prepare(env):
+        raise AssertionError(f"prepared the {env} dataset before refusing --halves")
+
+    monkeypatch.setattr(launch, "prepare_dataset", prepare)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # as on a GPU machine
+    code, _, err = _main(monkeypatch, capsys, "evaluate", *args, "--halves")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--halves needs" in err, err

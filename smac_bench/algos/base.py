@@ -137,6 +137,11 @@ def agent_config(name: str, preset: str = "quick") -> Any:
     return _lookup(name)[1](preset)
 
 
+def agent_factory(name: str) -> AgentFactory:
+    """The registered factory (usually the class) of agent ``name``; ``ValueError`` if unknown."""
+    return _lookup(name)[0]
+
+
 def make_agent(name: str, obs_dim: int, act_dim: int, config: Any, seed: int, device: str = "cpu") -> Agent:
     """Build a registered agent; ``ValueError`` naming the known ones for an unknown ``name``."""
-    return _lookup(name)[0](obs_dim=obs_dim, act_dim=act_dim, config=config, seed=seed, device=device)
+    return agent_factory(name)(obs_dim=obs_dim, act_dim=act_dim, config=config, seed=seed, device=device)

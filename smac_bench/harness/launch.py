@@ -26,7 +26,7 @@ from rich.progress import (
 
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig, parse_seeds, schedule_preset
-from smac_bench.harness.run import ProgressEvent, run_experiment
+from smac_bench.harness.run import ProgressEvent, check_halves, run_experiment
 
 
 def build_configs(
@@ -103,6 +103,9 @@ def run_all(
     workers = max(1, min(workers or min(len(configs), cpus), len(configs)))
     if threads is None:
         threads = 1 if halves or workers == 1 else max(1, cpus // workers)
+    if halves:  # refuse before a first run spends a minute preparing the dataset
+        for cfg in configs:
+            check_halves(cfg)
     # Build/download the dataset once, here: before the progress display (rich allows one live
     # display at a time, and the builder shows its own) and before workers would race to build it.
     for env in sorted({c.env for c in configs}):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from smac_bench.algos.base import Agent, OnlineSetting, make_agent
+from smac_bench.algos.base import Agent, OnlineSetting, agent_factory, make_agent
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig
@@ -292,6 +292,17 @@ class _Run:
             self._record("online", self.online_done, metrics, True, "online_end" if end else None, t0)
 
 
+def check_halves(cfg: RunConfig) -> None:
+    """:class:`UserError` unless ``cfg`` is a CPU run of an agent with ``use_halves`` (SMAC, the oracle)."""
+    try:
+        factory = agent_factory(cfg.algo)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not hasattr(factory, "use_halves") or torch.device(cfg.device).type != "cpu":
+        raise UserError(f"--halves needs a CPU run of an agent that supports it (smac, oracle), "
+                        f"not {cfg.algo} on {cfg.device}: drop --halves")
+
+
 def run_experiment(
     cfg: RunConfig,
     *,
@@ -329,9 +340,7 @@ def run_experiment(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if halves:
-        if not hasattr(agent, "use_halves") or agent.device.type != "cpu":
-            raise UserError(f"--halves needs a CPU run of an agent that supports it (smac, oracle), "
-                            f"not {cfg.algo} on {cfg.device}: drop --halves")
+        check_halves(cfg)
         agent.use_halves()
     config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
               "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads(),
