@@ -1,7 +1,7 @@
 """Offline-phase training speed of SMAC at the ``paper`` sizes, and the fraction of matmul peak it reaches.
 
     python benchmarks/train_speed.py [--algo smac] [--preset paper] [--updates 200] [--device cpu] [--threads N]
-                                     [--halves]
+                                     [--halves] [--baseline] [--baseline-threads N]
 
 Prints updates/s, the FLOPs of one update (counted by ``torch.utils.flop_counter`` over every matmul
 of the forward and backward passes), the FLOP rate that implies, and that rate as a fraction of
@@ -14,6 +14,15 @@ On idle cores ``ACTIVE`` is the faster choice for 2 threads (measured, paper siz
 21.1 updates/s PASSIVE vs 24.5-28.8 ACTIVE; 1 thread 18.1). ``--halves`` runs the critic and actor
 halves of each update on two threads with one torch thread each; in another session (noisier host):
 24.8 updates/s, against 22.5 for 2 threads ACTIVE, 20.7 PASSIVE and 15.5 on 1 thread.
+
+``--baseline`` also times the update of rlkit's ``SmacTrainer`` at the same sizes, rebuilt op for op in
+:mod:`rlkit_pattern` (rlkit is not installable here), in alternating blocks with this package's update,
+and prints the ratio of the two rates: issue #4's "2x rlkit" target measured in one run. The baseline
+runs on as many threads as cores this package's update occupies (``--baseline-threads`` to override).
+Measured in one session (paper sizes, FLOPs per update 2.84 here, 3.27 for the baseline): 1 thread 1.12-1.18x;
+2 threads PASSIVE 1.43x, and ACTIVE 1.43x (23.1 vs 16.1); halves 1.70x against the baseline's 2 PASSIVE threads
+(20.9 vs 12.3). Keep the default PASSIVE with ``--halves --baseline``: ACTIVE workers left spinning by the
+baseline's 2-thread blocks halved the halves' rate (12.5).
 """
 
 from __future__ import annotations
@@ -30,6 +39,11 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from smac_bench.algos import agent_config, make_agent  # noqa: E402
 from smac_bench.data.buffer import MultiTaskBuffer  # noqa: E402
+
+try:
+    from rlkit_pattern import RlkitPatternSMAC  # noqa: E402  (run as a script: benchmarks/ is on sys.path)
+except ImportError:
+    from benchmarks.rlkit_pattern import RlkitPatternSMAC  # noqa: E402
 
 
 def synthetic_buffer(tasks: int, per_task: int, obs_dim: int, act_dim: int, device: str) -> MultiTaskBuffer:
@@ -68,6 +82,44 @@ def _matmul_peak(device: str, n: int, repeats: int) -> float:
     return best
 
 
+def timed_block(run, updates: int, device: str, threads: int) -> float:
+    """Updates/s of ``run(updates)`` on ``threads`` torch threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        sync(device)
+        t = time.perf_counter()
+        run(updates)
+        sync(device)
+        return updates / (time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(before)
+
+
+def rlkit_baseline(obs_dim: int, act_dim: int, device: str, batches: int = 4):
+    """``(run(n), flops_per_update)`` for the rlkit-pattern update on pre-drawn paper-size batches."""
+    gen = torch.Generator().manual_seed(0)
+    t, b, c = 4, 128, 64  # meta batch, transitions per task, context per task (rlkit's offline defaults)
+
+    def draw(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=gen).to(device)
+
+    data = [(draw(t, b, obs_dim), draw(t, b, act_dim).tanh(), draw(t, b, 1), draw(t, b, obs_dim),
+             torch.zeros(t, b, 1, device=device), draw(t, c, obs_dim + act_dim + 1)) for _ in range(batches)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = RlkitPatternSMAC(obs_dim, act_dim, device=device)
+
+    def run(updates: int) -> None:
+        for i in range(updates):
+            model.update(*data[i % batches])
+
+    run(1)
+    with FlopCounterMode(display=False) as counter:
+        run(1)
+    return run, counter.get_total_flops()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algo", default="smac")
@@ -79,6 +131,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--halves", action="store_true",
                         help="critic and actor halves of each update on two threads (SMAC/oracle; use --threads 1)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time rlkit's SmacTrainer update (rebuilt in rlkit_pattern.py); print the ratio")
+    parser.add_argument("--baseline-threads", type=int, default=0,
+                        help="torch threads for the baseline (0: the cores this package's update occupies)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -94,13 +150,14 @@ def main() -> None:
     # With --halves the update occupies two cores however many torch threads each half has.
     peak_threads = 2 * torch.get_num_threads() if args.halves else torch.get_num_threads()
     peak_before = matmul_peak(args.device, peak_threads)
-    rates = []
-    for _ in range(args.repeats):
-        sync(args.device)
-        t = time.perf_counter()
-        agent.train_offline(buffer, args.updates)
-        sync(args.device)
-        rates.append(args.updates / (time.perf_counter() - t))
+    threads = torch.get_num_threads()
+    baseline = rlkit_baseline(obs_dim, act_dim, args.device) if args.baseline else None
+    base_threads = args.baseline_threads or peak_threads
+    rates, base_rates = [], []
+    for _ in range(args.repeats):  # alternating blocks: both see the same host noise
+        rates.append(timed_block(lambda n: agent.train_offline(buffer, n), args.updates, args.device, threads))
+        if baseline:
+            base_rates.append(timed_block(baseline[0], args.updates, args.device, base_threads))
     peak = max(peak_before, matmul_peak(args.device, peak_threads))
     rate = max(rates)
     achieved = flops * rate / 1e9
@@ -113,6 +170,11 @@ def main() -> None:
     print(f"fraction of peak     {achieved / peak:8.1%}")
     # No implementation of this update can beat the matmul peak: this bounds any speed-up target.
     print(f"updates/s at peak    {peak * 1e9 / flops:8.1f}   (these FLOPs at 100% of the matmul peak)")
+    if baseline:
+        base_rate = max(base_rates)
+        print(f"rlkit-pattern updates/s {base_rate:5.1f}   (blocks: {', '.join(f'{r:.1f}' for r in base_rates)}; "
+              f"{base_threads} threads, {baseline[1] / 1e9:.3f} GFLOP per update)")
+        print(f"speed-up over it     {rate / base_rate:8.2f}x   (issue #4 target: 2x)")
 
 
 if __name__ == "__main__":
