@@ -28,8 +28,10 @@ baseline's 2-thread blocks halved the halves' rate (12.5).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede the torch import
 
@@ -59,14 +61,21 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_peak(device: str, threads: int, n: int = 2048, repeats: int = 5) -> float:
-    """Best GFLOP/s of an ``n x n`` fp32 matmul on ``threads`` torch threads over ``repeats`` timed batches."""
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads, then restore the previous count."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _matmul_peak(device, n, repeats)
+        yield
     finally:
         torch.set_num_threads(before)
+
+
+def matmul_peak(device: str, threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """Best GFLOP/s of an ``n x n`` fp32 matmul on ``threads`` torch threads over ``repeats`` timed batches."""
+    with torch_threads(threads):
+        return _matmul_peak(device, n, repeats)
 
 
 def _matmul_peak(device: str, n: int, repeats: int) -> float:
@@ -84,16 +93,12 @@ def _matmul_peak(device: str, n: int, repeats: int) -> float:
 
 def timed_block(run, updates: int, device: str, threads: int) -> float:
     """Updates/s of ``run(updates)`` on ``threads`` torch threads."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         sync(device)
         t = time.perf_counter()
         run(updates)
         sync(device)
         return updates / (time.perf_counter() - t)
-    finally:
-        torch.set_num_threads(before)
 
 
 def rlkit_baseline(obs_dim: int, act_dim: int, device: str, batches: int = 4):
