@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--baseline-threads", type=int, default=0,
                         help="torch threads for the baseline (0: the cores this package's update occupies)")
     args = parser.parse_args()
+    if args.baseline and (args.algo, args.preset) != ("smac", "paper"):
+        parser.error("--baseline is rlkit's SMAC update at rlkit's sizes: use it with --algo smac --preset paper")
     if args.threads:
         torch.set_num_threads(args.threads)
     obs_dim, act_dim = 17, 6
