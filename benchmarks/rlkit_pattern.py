@@ -19,11 +19,14 @@ statistics), so this baseline is if anything faster than rlkit: ratios against i
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal, kl_divergence
 
+from smac_bench.algos.losses import atanh_clipped
 from smac_bench.algos.networks import LOG_STD_MAX, LOG_STD_MIN, mlp
 
 
@@ -42,7 +45,7 @@ class _Policy(nn.Module):
 
 def _tanh_log_prob(normal: Normal, pre_tanh: torch.Tensor) -> torch.Tensor:
     """rlkit's ``TanhNormal._log_prob_from_pre_tanh``, summed over action dimensions."""
-    correction = 2.0 * (torch.log(torch.tensor(2.0)) - pre_tanh - F.softplus(-2.0 * pre_tanh))
+    correction = 2.0 * (math.log(2.0) - pre_tanh - F.softplus(-2.0 * pre_tanh))
     return (normal.log_prob(pre_tanh) - correction).sum(-1)
 
 
@@ -116,9 +119,7 @@ class RlkitPatternSMAC:
         v_pi = torch.min(self.qf1(new_in), self.qf2(new_in))
         score = torch.min(q1_pred, q2_pred) - v_pi
         weights = F.softmax(score / self.beta, dim=0)[:, 0]
-        data_pre = 0.5 * (torch.log1p(actions.clamp(-0.999999, 0.999999))
-                          - torch.log1p(-actions.clamp(-0.999999, 0.999999)))
-        policy_logpp = _tanh_log_prob(dist, data_pre)
+        policy_logpp = _tanh_log_prob(dist, atanh_clipped(actions))
         policy_loss = 0.0 * log_pi.mean() + (-policy_logpp * len(weights) * weights.detach()).mean()
 
         self.context_opt.zero_grad()

@@ -158,13 +158,13 @@ def main() -> None:
     peak_threads = 2 * torch.get_num_threads() if args.halves else torch.get_num_threads()
     peak_before = matmul_peak(args.device, peak_threads)
     threads = torch.get_num_threads()
-    baseline = rlkit_baseline(obs_dim, act_dim, args.device) if args.baseline else None
+    run_baseline, baseline_flops = rlkit_baseline(obs_dim, act_dim, args.device) if args.baseline else (None, 0)
     base_threads = args.baseline_threads or peak_threads
     rates, base_rates = [], []
     for _ in range(args.repeats):  # alternating blocks: both see the same host noise
         rates.append(timed_block(lambda n: agent.train_offline(buffer, n), args.updates, args.device, threads))
-        if baseline:
-            base_rates.append(timed_block(baseline[0], args.updates, args.device, base_threads))
+        if run_baseline:
+            base_rates.append(timed_block(run_baseline, args.updates, args.device, base_threads))
     peak = max(peak_before, matmul_peak(args.device, peak_threads))
     rate = max(rates)
     achieved = flops * rate / 1e9
@@ -177,10 +177,10 @@ def main() -> None:
     print(f"fraction of peak     {achieved / peak:8.1%}")
     # No implementation of this update can beat the matmul peak: this bounds any speed-up target.
     print(f"updates/s at peak    {peak * 1e9 / flops:8.1f}   (these FLOPs at 100% of the matmul peak)")
-    if baseline:
+    if run_baseline:
         base_rate = max(base_rates)
         print(f"rlkit-pattern updates/s {base_rate:5.1f}   (blocks: {', '.join(f'{r:.1f}' for r in base_rates)}; "
-              f"{base_threads} threads, {baseline[1] / 1e9:.3f} GFLOP per update)")
+              f"{base_threads} threads, {baseline_flops / 1e9:.3f} GFLOP per update)")
         print(f"speed-up over it     {rate / base_rate:8.2f}x   (issue #4 target: 2x)")
 
 
