@@ -150,3 +150,37 @@ def test_ant_terminates_when_torso_leaves_height_range():
     base.set_state(qpos, qvel)
     _, _, terminated, _, _ = env.step(np.zeros(8))
     assert terminated
+
+
+def test_ant_dir_v1_observation_is_pearls_27_numbers():
+    env = gymnasium.make("smac_bench/AntDir-v1")
+    assert env.spec.max_episode_steps == 200 and isinstance(env.spec.entry_point, str)
+    obs, _ = env.reset(seed=0, options={"task_id": 3})
+    base = env.unwrapped
+    assert obs.shape == env.observation_space.shape == (27,)
+    np.testing.assert_allclose(obs, np.concatenate([base.data.qpos[2:], base.data.qvel]), atol=1e-12)
+    check_env(base, skip_render_check=True)
+
+
+def test_ant_dir_v1_reward_and_termination_equal_v0():
+    v0, v1 = gymnasium.make("smac_bench/AntDir-v0"), gymnasium.make("smac_bench/AntDir-v1")
+    o0, _ = v0.reset(seed=5, options={"task_id": 104})
+    o1, _ = v1.reset(seed=5, options={"task_id": 104})
+    np.testing.assert_array_equal(o0[:27], o1)
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        a = rng.uniform(-1, 1, 8)
+        s0, s1 = v0.step(a), v1.step(a)
+        assert s0[1] == s1[1] and s0[2] == s1[2] and s0[3] == s1[3]
+        if s0[2]:
+            break
+
+
+def test_ant_dir_v1_task_is_not_in_the_observation():
+    env = gymnasium.make("smac_bench/AntDir-v1")
+    o1, _ = env.reset(seed=0, options={"task_id": 0})
+    o2, _ = env.reset(seed=0, options={"task_id": 110})
+    np.testing.assert_array_equal(o1, o2)
+    a = np.full(8, 0.3)
+    np.testing.assert_array_equal(env.reset(seed=0, options={"task_id": 0}) and env.step(a)[0],
+                                  env.reset(seed=0, options={"task_id": 110}) and env.step(a)[0])

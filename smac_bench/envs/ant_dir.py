@@ -52,6 +52,21 @@ class AntDirEnv(MetaTaskMixin, AntEnv):
         return self._get_obs(), reward, not healthy, False, info
 
 
+class AntDirV1Env(AntDirEnv):
+    """Ant-Dir with the observation of the original PEARL / SMAC ant: ``qpos[2:]`` and ``qvel``.
+
+    27 numbers, no contact forces (Ant-v5 with ``include_cfrc_ext_in_observation=False``), as in
+    rlkit/PEARL's ``AntDirEnv`` (``rand_param_envs``-free ``ant.py``: ``_get_obs`` concatenates
+    ``qpos.flat[2:]`` and ``qvel.flat``). Tasks, split, reward (contact cost included, computed from
+    ``cfrc_ext`` whatever the observation shows) and termination are those of v0. The 105-number v0
+    observation is 78 % contact forces, mostly zeros, which a task-aware SAC has to learn to ignore.
+    """
+
+    def __init__(self, task_id: int | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("include_cfrc_ext_in_observation", False)
+        super().__init__(task_id, **kwargs)
+
+
 @register_generator("ant-dir")
 def generate(seed: int = 1337) -> TaskFamily:
     """120 directions drawn uniformly from [0, 2 pi); tasks 0-99 train, 100-119 test."""
