@@ -184,3 +184,38 @@ def test_ant_dir_v1_task_is_not_in_the_observation():
     a = np.full(8, 0.3)
     np.testing.assert_array_equal(env.reset(seed=0, options={"task_id": 0}) and env.step(a)[0],
                                   env.reset(seed=0, options={"task_id": 110}) and env.step(a)[0])
+
+
+def test_import_leaves_opengl_alone():
+    """Importing the package and stepping an env pick no OpenGL backend (a missing one broke the import)."""
+    import subprocess
+    import sys
+
+    code = ("import os, smac_bench; env = smac_bench.make_env('cheetah-vel'); env.reset(seed=0); "
+            "env.step(env.action_space.sample()); print(os.environ.get('MUJOCO_GL'))")
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("MUJOCO_GL", "DISPLAY")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"
+
+
+def test_render_without_backend_says_what_to_install(monkeypatch):
+    from smac_bench.envs import render
+    from smac_bench.envs.sawyer.env import SawyerManipEnv
+
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(render, "_probe", lambda backend: False)
+    render.gl_backend.cache_clear()
+    env = SawyerManipEnv(render_mode="rgb_array", width=16, height=16)
+    env.reset(options={"task_id": 0})
+    try:
+        with pytest.raises(render.RenderingUnavailable, match="apt-get install libosmesa6"):
+            env.render()
+        monkeypatch.setenv("MUJOCO_GL", "egl")
+        render.gl_backend.cache_clear()
+        with pytest.raises(render.RenderingUnavailable, match="MUJOCO_GL=egl does not load"):
+            env.render()
+    finally:
+        render.gl_backend.cache_clear()
+        env.close()

@@ -163,13 +163,10 @@ def test_scripted_policy_can_pursue_another_aim(env):
     assert observations[-1][4 + 7 * 1 + 6] > 0.7  # drawer slot's opening fraction: pulled open
 
 
-def test_rgb_array_render(tmp_path):
+def test_rgb_array_render(tmp_path, gl_backend):
     env = SawyerManipEnv(render_mode="rgb_array", width=64, height=48)
     env.reset(options={"task_id": 0})
-    try:
-        frame = env.render()
-    except RuntimeError as err:
-        pytest.skip(f"no OpenGL backend here: {err}")
+    frame = env.render()
     assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8 and frame.std() > 0
     env.close()
     from smac_bench.envs.sawyer.clip import render_scripted_episode

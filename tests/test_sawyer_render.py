@@ -59,20 +59,12 @@ def test_replay_reproduces_recorded_observations(root):
         offline_episode(0, 5)
 
 
-def test_render_command_offline_and_fallbacks(root, tmp_path, monkeypatch):
+def test_render_command_offline_and_fallbacks(root, tmp_path, monkeypatch, gl_backend):
     from typer.testing import CliRunner
 
     from smac_bench.cli import app
-    from smac_bench.envs.sawyer.env import SawyerManipEnv
+    from smac_bench.envs import task_family
 
-    env = SawyerManipEnv(render_mode="rgb_array", width=16, height=16)
-    env.reset(options={"task_id": 0})
-    try:
-        env.render()
-    except RuntimeError as err:
-        pytest.skip(f"no OpenGL backend here: {err}")
-    finally:
-        env.close()
     runner = CliRunner()
     out = tmp_path / "clip.gif"
     res = runner.invoke(app, ["render", "sawyer-manip", "--task", "1", "--episode", "0", "--out", str(out),
@@ -82,7 +74,7 @@ def test_render_command_offline_and_fallbacks(root, tmp_path, monkeypatch):
     assert "offline episode --episode 0 (of 2" in text and "max |obs error|" in text
     assert _gif_frames(out) == 1 + 12 // 4  # reset frame + every 4th of the 12 recorded steps
     # a test task: no offline data, the scripted controller with a note
-    test_task = SawyerManipEnv().family.test_ids[0]
+    test_task = task_family("sawyer-manip").test_ids[0]
     out2 = tmp_path / "test.gif"
     res = runner.invoke(app, ["render", "sawyer-manip", "--task", str(test_task), "--out", str(out2),
                               "--size", "16", "--every", "100"])

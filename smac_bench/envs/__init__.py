@@ -14,9 +14,6 @@ from __future__ import annotations
 import gymnasium
 
 from smac_bench.envs.family import Task, TaskFamily, family_names, task_family
-from smac_bench.envs.sawyer import default_gl_backend
-
-default_gl_backend()  # before anything imports mujoco: it picks its OpenGL backend once
 
 # family name -> (Gymnasium id, entry point, episode length)
 ENV_IDS = {

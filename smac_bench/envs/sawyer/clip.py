@@ -70,16 +70,6 @@ def _make_env(task_id: int, size: int):
     return env
 
 
-def _first_frame(env) -> np.ndarray:
-    try:
-        return env.render()
-    except Exception as err:  # no usable OpenGL: say which package fixes it
-        raise UserError(
-            f"cannot render ({type(err).__name__}: {err}); on a headless Linux machine install "
-            "libosmesa6 (apt-get install libosmesa6) and set MUJOCO_GL=osmesa"
-        ) from None
-
-
 def _write_gif(frames: list[np.ndarray], out: Path, frame_ms: int) -> None:
     """Write ``frames`` as a looping GIF, atomically (temporary file + rename)."""
     from PIL import Image
@@ -114,7 +104,7 @@ def render_scripted_episode(task_id: int, out: str | Path, steps: int | None = N
     horizon = steps if steps is not None else env.family.max_episode_steps
     obs, info = env.reset(seed=seed, options={"task_id": task_id})
     policy = ScriptedPolicy(env.task, noise_std=noise_std, seed=seed)
-    frames = [_first_frame(env)]
+    frames = [env.render()]
     success = bool(info["success"])
     for t in range(horizon):
         obs, _, _, _, info = env.step(policy(obs))
@@ -184,7 +174,7 @@ def replay_episode(ep: OfflineEpisode, env: Any = None, every: int | None = None
     n = ep.length if steps is None else min(steps, ep.length)
     obs, info = env.reset(seed=ep.seed, options={"task_id": ep.task_id})
     wanted = set(range(0, n + 1, every)) if every else set(render_steps or ())
-    frames = [_first_frame(env)] if 0 in wanted else []
+    frames = [env.render()] if 0 in wanted else []
     observations, rewards, success = [obs], [], bool(info["success"])
     for t in range(n):
         obs, reward, _, _, info = env.step(ep.actions[t])

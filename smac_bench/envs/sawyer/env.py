@@ -32,6 +32,7 @@ import numpy as np
 from gymnasium import spaces
 
 from smac_bench.envs.base import MetaTaskMixin
+from smac_bench.envs.render import renderer as offscreen_renderer
 from smac_bench.envs.sawyer.scene import (
     BUTTON_TRAVEL,
     DRAWER_TRAVEL,
@@ -194,16 +195,10 @@ class _SawyerScene(gymnasium.Env):
             raise RuntimeError("call reset() before render()")
         kinds = self.scene.kinds
         if kinds not in self._renderers:
-            try:
-                self._renderers[kinds] = mujoco.Renderer(self.model, self.height, self.width)
-            except Exception as err:  # MuJoCo fixed its GL backend when it was first imported
-                raise RuntimeError(
-                    f"no OpenGL context for rendering ({err}); headless, install libosmesa6 and set "
-                    "MUJOCO_GL=osmesa before mujoco is first imported (importing smac_bench first does it)"
-                ) from err
-        renderer = self._renderers[kinds]
-        renderer.update_scene(self.data, camera=self.camera)
-        return renderer.render()
+            self._renderers[kinds] = offscreen_renderer(self.model, self.height, self.width)
+        frame_renderer = self._renderers[kinds]
+        frame_renderer.update_scene(self.data, camera=self.camera)
+        return frame_renderer.render()
 
     def close(self) -> None:
         for renderer in self._renderers.values():
