@@ -200,13 +200,14 @@ def evaluate_actor(agent: TaskAwareSAC, envs: Sequence[gymnasium.Env], task_ids:
     seed ``seed + j * episodes + e``. Draws nothing from the training RNGs.
     """
     jobs = [(k, e) for k in task_ids for e in range(episodes)]
-    obs = [env.reset(seed=seed + j, options={"task_id": int(k)})[0] for j, (env, (k, _)) in enumerate(zip(envs, jobs))]
+    obs = [env.reset(seed=seed + j, options={"task_id": int(k)})[0]
+           for j, (env, (k, _)) in enumerate(zip(envs, jobs, strict=True))]
     feat = [np.asarray(features(int(k)), np.float32) for k, _ in jobs]
     ret, live = np.zeros(len(jobs)), list(range(len(jobs)))
     while live:
         a = agent.act(np.stack([np.concatenate([obs[j], feat[j]]) for j in live]), deterministic=True)
         still = []
-        for j, aj in zip(live, a):
+        for j, aj in zip(live, a, strict=True):
             obs[j], r, term, trunc, _ = envs[j].step(aj)
             ret[j] += r
             if not (term or trunc):
@@ -302,7 +303,7 @@ def train_task_aware_sac(
                    "mean_return": round(float(np.mean(rets)), 2), "min_return": round(float(np.min(rets)), 2),
                    "train_return": round(float(np.mean(c["recent"][-50:])), 2) if c["recent"] else "",
                    "alpha": round(float(agent.log_alpha.detach().exp()), 5),
-                   **{f"return_{k}": round(r, 2) for k, r in zip(eval_task_ids, rets)}}
+                   **{f"return_{k}": round(r, 2) for k, r in zip(eval_task_ids, rets, strict=True)}}
             c["curve"].append(row)
             _write_curve(out / "curve.csv", c["curve"])
             agent.snapshot(str(out / "snapshots" / f"step-{steps:07d}.safetensors"),

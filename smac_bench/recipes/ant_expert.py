@@ -82,7 +82,8 @@ def train_expert(out: str | Path, config: SACConfig, seed: int = 0, resume: bool
     if resume and not (out / "config.json").is_file():
         raise SystemExit(f"error: {out}/config.json is missing: nothing to resume; start without --resume")
     fam = task_family("ant-dir")
-    record = {"env_id": ENV_ID, "seed": seed, "train_task_ids": list(fam.train_ids), "test_task_ids": list(fam.test_ids),
+    record = {"env_id": ENV_ID, "seed": seed,
+              "train_task_ids": list(fam.train_ids), "test_task_ids": list(fam.test_ids),
               "features": "(cos theta, sin theta) appended to the observation", "relabel": "ANT_DIR_RELABEL",
               "sac_config": asdict(config), "git": _git_commit(), "argv": sys.argv}
     if resume:
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.hidden:
         config.hidden = tuple(int(w) for w in args.hidden.split(","))
     summary = train_expert(args.out, config, args.seed, args.resume)
-    print(f"done: {summary['env_steps']} env steps, {summary['updates']} updates, {summary['wall_s']:.0f} s", flush=True)
+    print(f"done: {summary['env_steps']} env steps, {summary['updates']} updates, "
+          f"{summary['wall_s']:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
