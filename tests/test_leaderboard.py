@@ -149,8 +149,8 @@ BAD = [
     ("missing-column", lambda d: ((d / "episodes.csv").write_text("protocol,algo\nv1,x\n"), rehash(d)),
      "lacks column(s) env, seed"),
     ("not-json", lambda d: (d / "submission.json").write_text("{nope"), "submission.json is not valid JSON"),
-    ("verification-in-incoming", lambda d: (d / "verification.json").write_text("{}"),
-     "verification.json is written by the maintainers"),
+    ("forged-verification", lambda d: (d / "verification.json").write_text('{"verified": true}'),
+     "verification.json is not part of a submission"),
 ]
 
 
@@ -208,25 +208,28 @@ def _echo_evaluator(submission: Path, shift: float = 0.0):
     return evaluate, calls
 
 
-def test_verify_marks_agreeing_checkpoints_and_rejects_disagreeing(copy):
+def test_verify_records_verdicts_in_the_ledger_only(copy, tmp_path):
+    from smac_bench.leaderboard.ledger import read_ledger
+
+    root = tmp_path / "board"
     evaluate, calls = _echo_evaluator(copy, shift=1.0)
-    record = verify_submission(copy, evaluator=evaluate, **KW)
-    assert record["verified"] is True
+    record = verify_submission(copy, evaluator=evaluate, root=root, **KW)
+    assert record["verified"] is True and record["machine"]["cpu_count"] >= 1 and record["tolerance"]
+    assert not (copy / "verification.json").exists()
     entry = validate_submission(copy, **KW)
-    assert entry.verified and entry.verification["submission_sha256"] == entry.submission_sha256
+    assert read_ledger(root)[entry.submission_sha256]["verified"] is True
     eval_seeds = [c.eval_seed for c in calls]
     assert eval_seeds == verification_seeds(entry.submission_sha256, 5)
     assert len(set(eval_seeds)) == 5 and min(eval_seeds) >= 1_000_000
     assert verification_seeds(entry.submission_sha256, 5, salt="private") != eval_seeds
 
     evaluate, _ = _echo_evaluator(copy, shift=-120.0)
-    assert verify_submission(copy, evaluator=evaluate, **KW)["verified"] is False
-    assert not validate_submission(copy, **KW).verified
+    assert verify_submission(copy, evaluator=evaluate, root=root, **KW)["verified"] is False
+    assert read_ledger(root)[entry.submission_sha256]["verified"] is False
 
-    verify_submission(copy, evaluator=_echo_evaluator(copy)[0], **KW)
+    verify_submission(copy, evaluator=_echo_evaluator(copy)[0], root=root, **KW)
     edit_meta(copy, hardware="changed after verification")
-    entry = validate_submission(copy, **KW)
-    assert not entry.verified and any("another version" in w for w in entry.warnings)
+    assert validate_submission(copy, **KW).submission_sha256 not in read_ledger(root)
 
 
 def test_verify_needs_checkpoints(copy):

@@ -63,7 +63,7 @@ def test_readme_ranks_entries_by_iqm(board_root):
     assert "✓" not in table[1] and "✓" not in table[2]
     iqm = validate_submission(board_root / "submissions/2025-01-02_fixture", **KW).iqm
     assert f"| {iqm:.3f} |" in table[1]
-    assert "2025-01-03_&lt;broken&gt;" in text and "failed validation" in text
+    assert "2025-01-03\\_&lt;broken&gt;" in text and "failed validation" in text
 
 
 def test_html_is_escaped_and_self_contained(board_root):

@@ -4,8 +4,10 @@ Every submission under ``<root>/submissions/`` is validated again and its aggreg
 from raw episodes; invalid folders are listed, never ranked. Entries are grouped by domain
 (task family + dataset) and ranked by IQM (normalised when the dataset has reference scores)
 with stratified-bootstrap 95% CIs. The page is one self-contained file: the table sorts with a
-few lines of inline JS, plots are embedded PNGs, and every submitted string is HTML-escaped.
-Only ``<root>/README.md`` and ``<root>/index.html`` are written.
+few lines of inline JS, plots are embedded PNGs, and every submitted string is escaped for the
+output it lands in (HTML, Markdown, URLs). ✓ comes from the ledger ``<root>/verified.json`` alone;
+a submission whose files repeat another's (same ``submission.json`` or same ``episodes.csv``) is
+ranked once. Only ``<root>/README.md`` and ``<root>/index.html`` are written.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import base64
 import html
 import io
 import os
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from smac_bench.errors import UserError
+from smac_bench.leaderboard import schema as S
+from smac_bench.leaderboard.ledger import read_ledger
 from smac_bench.leaderboard.schema import SubmissionError
 from smac_bench.leaderboard.validate import Entry, validate_submission
 from smac_bench.utils.io import atomic_write_text
@@ -33,20 +38,37 @@ class Board:
     rejected: list[tuple[str, str]]
 
 
+def shown_name(name: str) -> str:
+    """A folder name as ASCII: non-UTF-8 bytes, bidi overrides and control characters escaped."""
+    return name.encode("ascii", "backslashreplace").decode("ascii") if not S.SAFE_NAME.match(name) else name
+
+
 def collect(root: str | os.PathLike[str] = "leaderboard", **validate_kwargs: Any) -> Board:
     """Validate every ``<root>/submissions/*`` folder; rank each domain by IQM (then CI low end)."""
     folder = Path(root) / "submissions"
+    ledger = read_ledger(root)
     domains: dict[tuple[str, str], list[Entry]] = {}
     rejected: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}  # sha256 of submission.json / episodes.csv -> first folder holding it
     if folder.is_dir():
         for sub in sorted(folder.iterdir(), key=lambda p: p.name):
             if sub.name.startswith("."):  # .gitkeep, half-written .tmp folders of submit
+                continue
+            if not S.SAFE_NAME.match(sub.name):
+                rejected.append((shown_name(sub.name), "unsafe folder name (letters, digits, '.', '_', '-' only)"))
                 continue
             try:
                 entry = validate_submission(sub, **validate_kwargs)
             except SubmissionError as exc:
                 rejected.append((sub.name, str(exc)))
                 continue
+            copies = [seen[key] for key in (entry.submission_sha256, entry.meta["files"][S.EPISODES_FILE])
+                      if key in seen]
+            if copies:
+                rejected.append((sub.name, f"a copy of submission {copies[0]} (same files): ranked once"))
+                continue
+            seen[entry.submission_sha256] = seen[entry.meta["files"][S.EPISODES_FILE]] = sub.name
+            entry.verification = ledger.get(entry.submission_sha256)
             domains.setdefault((entry.meta["env"], entry.meta["dataset"]["id"]), []).append(entry)
     for entries in domains.values():
         entries.sort(key=lambda e: (-e.iqm, -e.ci[0], e.meta["method"]))
@@ -61,13 +83,32 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+# Inline Markdown markup; "<", ">" and "&" become HTML entities instead (GitHub renders inline HTML).
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]()!|~"})
+
+
 def _md(text: str) -> str:
-    """Escape what would break a Markdown table cell or inject markup."""
-    return html.escape(text.replace("|", "\\|").replace("\n", " "), quote=False)
+    """Submitted text as literal Markdown: every markup character escaped, line breaks folded."""
+    flat = " ".join(str(text).split())
+    return html.escape(flat.translate(_MD_SPECIAL), quote=False)
+
+
+def _url(url: str) -> str:
+    """A submitted link with every character that Markdown or a table could read percent-encoded."""
+    return urllib.parse.quote(url.strip(), safe=":/?#@!$&+,;=%-._~")
 
 
 def _links(meta: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(label, meta[key]) for label, key in (("paper", "paper_url"), ("code", "code_url")) if meta.get(key)]
+    return [(label, _url(meta[key])) for label, key in (("paper", "paper_url"), ("code", "code_url"))
+            if meta.get(key)]
+
+
+def _verified_cell(e: Entry) -> str:
+    """✓ with the re-evaluated score beside it, from the ledger."""
+    if not e.verified:
+        return ""
+    score = e.verification.get("reevaluated", {}).get("iqm") if e.verification else None
+    return "✓" if not isinstance(score, (int, float)) else f"✓ {score:.3f}"
 
 
 def render_markdown(board: Board) -> str:
@@ -90,21 +131,22 @@ def render_markdown(board: Board) -> str:
         lines += ["_No entries yet._", ""]
     for (env, dataset), entries in board.domains.items():
         label = _score_label(entries)
-        lines += [f"## {_md(env)} — `{_md(dataset)}`", "",
+        # env and dataset id are pattern-checked by the schema (no markup characters); backticks as before
+        lines += [f"## {_md(env)} — `{dataset}`", "",
                   f"| Rank | Method | {label} | 95% CI | Mean | Success | Seeds | Verified | Links | Date |",
                   "|---:|---|---:|---|---:|---:|---:|:---:|---|---|"]
         for rank, e in enumerate(entries, start=1):
             links = [f"[{name}](<{url}>)" for name, url in _links(e.meta)]  # <> : URLs may hold ")"
-            links.append(f"[files](submissions/{e.path.name}/)")
+            links.append(f"[files](submissions/{_url(e.path.name)}/)")
             lines.append(
                 f"| {rank} | {_md(e.meta['method'])} | {_fmt(e.iqm)} | [{_fmt(e.ci[0])}, {_fmt(e.ci[1])}] | "
                 f"{_fmt(e.mean)} | {_fmt(e.final.success_rate, 2)} | {len(e.final.seeds)} | "
-                f"{'✓' if e.verified else ''} | {' · '.join(links)} | {e.meta['created']} |"
+                f"{_verified_cell(e)} | {' · '.join(links)} | {_md(e.meta['created'])} |"
             )
         lines.append("")
     if board.rejected:
         lines += ["## Submissions that failed validation", ""]
-        lines += [f"- `{_md(name)}`: {_md(reason)}" for name, reason in board.rejected]
+        lines += [f"- {_md(name)}: {_md(reason)}" for name, reason in board.rejected]
         lines.append("")
     lines += [
         "## Submitting",
@@ -246,7 +288,7 @@ def render_html(board: Board, plot: Callable[[list[Entry], str], str] | None = _
                 f'<td class="num" data-value="{e.mean!r}">{_fmt(e.mean)}</td>',
                 f'<td class="num" data-value="{"" if success is None else repr(success)}">{_fmt(success, 2)}</td>',
                 f'<td class="num" data-value="{len(e.final.seeds)}">{len(e.final.seeds)}</td>',
-                f'<td data-value="{int(e.verified)}">{"✓" if e.verified else ""}</td>',
+                f'<td data-value="{int(e.verified)}">{esc(_verified_cell(e))}</td>',
                 f"<td>{' · '.join(links)}</td>",
                 f"<td>{esc(e.meta['created'])}</td>",
             ]
@@ -268,6 +310,10 @@ def render(root: str | os.PathLike[str] = "leaderboard", *, plots: bool = True, 
     root = Path(root)
     if not root.is_dir() or root.is_symlink():
         raise UserError(f"{root} is not a leaderboard folder (run from the repository root or pass --root)")
+    for name in ("README.md", "index.html"):
+        target = root / name
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_file()):
+            raise UserError(f"{target} exists and is not a plain file; remove it so render can write the page")
     board = collect(root, **validate_kwargs)
     atomic_write_text(root / "README.md", render_markdown(board))
     atomic_write_text(root / "index.html", render_html(board, _plot_domain if plots else None))

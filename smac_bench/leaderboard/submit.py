@@ -96,11 +96,20 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     try:
         config = json.loads(config_path.read_text())
         episodes = pd.read_csv(episodes_path, dtype=str, keep_default_na=False)
+    except RecursionError:
+        raise UserError(f"{config_path} is nested too deeply to be a run config") from None
     except (ValueError, pd.errors.ParserError) as exc:
-        raise UserError(f"{run_dir}: cannot read config.json/episodes.csv ({exc})") from None
+        raise UserError(f"{run_dir}: cannot read config.json/episodes.csv ({str(exc)[:200]})") from None
     if not isinstance(config, dict):
         raise UserError(f"{config_path} must hold a JSON object")
     return config, episodes
+
+
+def _read_own_file(path: Path) -> bytes:
+    """A checkpoint file's bytes, refusing links: a link would copy a file outside the run into the submission."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_nlink > 1:
+        raise UserError(f"{path} is a link or not a plain file; a submission copies only the run's own files")
+    return path.read_bytes()
 
 
 def _one(values: Sequence[str], what: str) -> str:
@@ -137,6 +146,10 @@ def build_submission(
     for column in ("seed", "algo", "env", "protocol"):
         if column not in episodes.columns:
             raise UserError(f"episodes.csv of the runs lacks column {column!r}")
+    bad_seeds = sorted({s for s in episodes["seed"] if not S.SEED_TEXT.fullmatch(s) or int(s) >= 2**32})
+    if bad_seeds:
+        raise UserError(f"episodes.csv of the runs has seed(s) {', '.join(repr(s[:20]) for s in bad_seeds[:4])}; "
+                        "seeds are whole numbers from 0 to 4294967295")
     seeds = sorted({int(s) for s in episodes["seed"]})
     if len(seeds) != len(runs):
         raise UserError(f"{len(runs)} run folders hold {len(seeds)} distinct seeds; give one run folder per seed")
@@ -182,8 +195,8 @@ def build_submission(
             if ckpt is not None:
                 checkpoints[str(seed)] = f"checkpoints/seed{seed}"
                 for src in sorted(ckpt.iterdir()):
-                    if src.is_file() and src.suffix in (".safetensors", ".json") and S.SAFE_NAME.match(src.name):
-                        files[f"checkpoints/seed{seed}/{src.name}"] = src.read_bytes()
+                    if src.suffix in (".safetensors", ".json") and S.SAFE_NAME.match(src.name):
+                        files[f"checkpoints/seed{seed}/{src.name}"] = _read_own_file(src)
         for rel, data in files.items():
             atomic_write_bytes(tmp / rel, data)
         meta["files"] = {rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}

@@ -3,7 +3,8 @@
 The folder is treated as hostile input: names are whitelisted, symlinks and special files are
 refused, sizes are capped before reading, JSON is parsed strictly, checkpoints are only ever
 read as safetensors headers (never unpickled) and no submitted code is run. Validation writes
-nothing. Every aggregate comes from the raw episode rows; submission.json carries none.
+nothing. Every aggregate comes from the raw episode rows; submission.json carries none, and the
+parts must agree with each other (:mod:`~smac_bench.leaderboard.crosscheck`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from smac_bench.leaderboard import crosscheck
 from smac_bench.leaderboard import schema as S
 from smac_bench.leaderboard.aggregate import iqm, normalise, stratified_bootstrap_ci
 from smac_bench.leaderboard.episodes import FinalEvaluation, check_episodes, parse_episodes
@@ -55,7 +57,7 @@ class Entry:
 
     @property
     def verified(self) -> bool:
-        """True when a verification.json for exactly this submission.json says the scores agree."""
+        """True when the ledger's verdict for exactly this submission.json says the scores agree."""
         return bool(self.verification and self.verification.get("verified") is True)
 
     def summary(self) -> dict[str, Any]:
@@ -133,7 +135,11 @@ def scan_folder(root: Path) -> dict[str, int]:
                 if not entry.is_file(follow_symlinks=False):
                     problems.append(f"{shown} is not a regular file")
                     continue
-                size = entry.stat(follow_symlinks=False).st_size
+                st = entry.stat(follow_symlinks=False)
+                if st.st_nlink > 1:  # a hard link shares its bytes with a file outside the folder
+                    problems.append(f"{shown} is hard-linked ({st.st_nlink} links); submit plain copies")
+                    continue
+                size = st.st_size
                 cap = _cap_for(rel)
                 if size > cap:
                     problems.append(f"{shown} is {size} bytes, over the {cap}-byte limit")
@@ -146,7 +152,10 @@ def scan_folder(root: Path) -> dict[str, int]:
     for rel in files:
         if rel in S.ROOT_FILES or S.CONFIG_PATH.match(rel) or S.CHECKPOINT_PATH.match(rel):
             continue
-        if rel.lower().endswith(_PICKLE_SUFFIXES):
+        if rel == S.VERIFICATION_FILE:
+            problems.append("verification.json is not part of a submission: verdicts live in the maintainers' "
+                            "ledger leaderboard/verified.json, written by `smac-bench leaderboard verify`")
+        elif rel.lower().endswith(_PICKLE_SUFFIXES):
             problems.append(f"{rel}: pickle-based checkpoints are not accepted (loading them runs code); "
                             "save tensors with safetensors")
         else:
@@ -177,7 +186,8 @@ def check_safetensors(data: bytes, what: str) -> list[str]:
         if name == "__metadata__":
             continue
         ok = (isinstance(spec, dict) and spec.get("dtype") in _SAFETENSORS_DTYPES
-              and isinstance(spec.get("shape"), list) and all(type(d) is int and d >= 0 for d in spec["shape"])
+              and isinstance(spec.get("shape"), list) and len(spec["shape"]) <= 8
+              and all(type(d) is int and 0 <= d <= S.MAX_TENSOR_DIM for d in spec["shape"])
               and isinstance(spec.get("data_offsets"), list) and len(spec["data_offsets"]) == 2
               and all(type(o) is int for o in spec["data_offsets"]))
         if not ok:
@@ -230,22 +240,22 @@ def validate_submission(
     """Validate the folder at ``path``; returns the :class:`Entry` or raises :class:`SubmissionError`.
 
     ``manifest`` / ``reference`` look up a dataset's sha256 and reference scores (defaults: the
-    data layer). ``incoming``: the folder is a new submission, so a verification.json is refused.
+    data layer). ``incoming`` is kept for callers of the old API; every folder is checked alike.
     """
     root = Path(path)
     try:
-        return _validate(root, manifest or dataset_sha256, reference or reference_scores, incoming)
+        return _validate(root, manifest or dataset_sha256, reference or reference_scores)
     except SubmissionError as exc:
         raise SubmissionError(exc.problems, where=f"submission {root}") from None
 
 
-def _validate(root: Path, manifest: ManifestLookup, reference: ReferenceLookup, incoming: bool) -> Entry:
+def _validate(root: Path, manifest: ManifestLookup, reference: ReferenceLookup) -> Entry:
     files = scan_folder(root)
     if S.SUBMISSION_FILE not in files or S.EPISODES_FILE not in files:
         raise SubmissionError(["a submission needs submission.json and episodes.csv"])
     raw_meta = read_capped(root / S.SUBMISSION_FILE, S.MAX_JSON_BYTES, S.SUBMISSION_FILE)
     meta = S.loads_strict(raw_meta, S.SUBMISSION_FILE)
-    problems = S.schema_problems(meta)
+    problems = S.schema_problems(meta) or crosscheck.meta_problems(meta)
     if problems:
         raise SubmissionError(problems)
     if meta["protocol"] not in S.ACCEPTED_PROTOCOLS:
@@ -265,8 +275,6 @@ def _validate(root: Path, manifest: ManifestLookup, reference: ReferenceLookup, 
         family = task_family(meta["env"])
     except ValueError as exc:
         raise SubmissionError([*problems, str(exc)]) from None
-    if incoming and S.VERIFICATION_FILE in files:
-        problems.append("verification.json is written by the maintainers' verify run; remove it from a new submission")
     problems += _check_listing(root, files, meta)
     if problems:
         raise SubmissionError(problems)
@@ -276,26 +284,29 @@ def _validate(root: Path, manifest: ManifestLookup, reference: ReferenceLookup, 
         episodes, protocol=meta["protocol"], algo=meta["algo"], env=meta["env"], seeds=meta["seeds"],
         train_ids=family.train_ids, test_ids=family.test_ids, num_runs=_protocol_runs(),
     )
+    problems = (crosscheck.return_problems(episodes, meta["env"], family.max_episode_steps)
+                + crosscheck.budget_problems(meta, final.phase, final.train_step))
+    if problems:
+        raise SubmissionError(problems)
     ref = reference(meta["dataset"]["id"])
     warnings = [] if ref is not None else [f"no reference scores for {meta['dataset']['id']}: ranked by raw return"]
     try:
         scores = normalise(final.returns, ref)
     except ValueError as exc:
         raise SubmissionError([str(exc)]) from None
-    entry = Entry(
+    if not np.isfinite(scores).all():
+        raise SubmissionError(["the normalised scores are not finite: check the dataset's reference scores"])
+    return Entry(
         path=root, meta=meta, final=final, scores=scores, normalised=ref is not None,
         iqm=float(iqm(scores)), ci=stratified_bootstrap_ci(scores), mean=float(scores.mean()),
         submission_sha256=hashlib.sha256(raw_meta).hexdigest(), warnings=warnings,
     )
-    if S.VERIFICATION_FILE in files and not incoming:
-        entry.verification = _read_verification(root, entry.submission_sha256, entry.warnings)
-    return entry
 
 
 def _check_listing(root: Path, files: dict[str, int], meta: dict[str, Any]) -> list[str]:
     """The files listed in submission.json are exactly those present, with matching sha256."""
     problems: list[str] = []
-    present = {rel for rel in files if rel not in (S.SUBMISSION_FILE, S.VERIFICATION_FILE)}
+    present = {rel for rel in files if rel != S.SUBMISSION_FILE}
     listed = set(meta["files"])
     if present - listed:
         problems.append(f"files not listed in submission.json: {', '.join(sorted(present - listed)[:8])}")
@@ -315,6 +326,7 @@ def _check_listing(root: Path, files: dict[str, int], meta: dict[str, Any]) -> l
             problems.append(f"checkpoint {folder} does not belong to a submitted seed {seed}")
         elif not any(r.startswith(folder + "/") and r.endswith(".safetensors") for r in present):
             problems.append(f"{folder} has no .safetensors file")
+    configs: dict[int, dict[str, Any]] = {}
     for rel in sorted(present & listed):
         data = read_capped(root / rel, _cap_for(rel), rel)
         if hashlib.sha256(data).hexdigest() != meta["files"][rel]:
@@ -323,22 +335,14 @@ def _check_listing(root: Path, files: dict[str, int], meta: dict[str, Any]) -> l
             problems += check_safetensors(data, rel)
         elif rel.endswith(".json"):
             try:
-                if not isinstance(S.loads_strict(data, rel), dict):
-                    problems.append(f"{rel} must hold a JSON object")
+                value = S.loads_strict(data, rel)
             except SubmissionError as exc:
                 problems += exc.problems
+                continue
+            if not isinstance(value, dict):
+                problems.append(f"{rel} must hold a JSON object")
+            elif m := S.CONFIG_PATH.match(rel):
+                configs[int(m.group(1))] = value
+    if not problems and configs:
+        problems += crosscheck.config_problems(configs, meta)
     return problems
-
-
-def _read_verification(root: Path, sha: str, warnings: list[str]) -> dict[str, Any] | None:
-    """verification.json if it belongs to this exact submission.json, else ``None`` (with a warning)."""
-    try:
-        data = S.loads_strict(read_capped(root / S.VERIFICATION_FILE, S.MAX_JSON_BYTES, S.VERIFICATION_FILE),
-                              S.VERIFICATION_FILE)
-    except SubmissionError as exc:
-        warnings.extend(exc.problems)
-        return None
-    if not isinstance(data, dict) or data.get("submission_sha256") != sha:
-        warnings.append("verification.json is for another version of submission.json: ignored")
-        return None
-    return data

@@ -3,9 +3,11 @@
 For every training seed the checkpoint is evaluated under protocol v1 with an *evaluation*
 seed derived from the sha256 of submission.json and a salt, so the submitter could not pick
 favourable seeds (a maintainer can pass a private salt for more assurance). The entry is marked
-verified when the two estimates agree: the re-evaluated IQM lies inside the submitted 95%
-CI, or the submitted IQM inside the re-evaluated one. ``verification.json`` records everything
-and is tied to the exact submission.json it checked.
+verified when the two estimates agree within the stated tolerance: the re-evaluated IQM lies
+inside the submitted 95% CI, or the submitted IQM inside the re-evaluated one (other evaluation
+seeds, CPU models and thread counts all move float results, so exact equality is not asked).
+The verdict goes into the ledger ``<root>/verified.json`` (:mod:`~smac_bench.leaderboard.ledger`),
+keyed by the sha256 of the exact submission.json it checked, with the machine it ran on.
 
 Checkpoints are plain safetensors + JSON (validate refuses anything else) loaded through the
 agent registry; submitted code is never imported or run, so only registered algos can be verified.
@@ -27,9 +29,10 @@ import pandas as pd
 from smac_bench.errors import UserError
 from smac_bench.leaderboard import schema as S
 from smac_bench.leaderboard.aggregate import iqm, normalise, stratified_bootstrap_ci
+from smac_bench.leaderboard.crosscheck import agent_config_problems
 from smac_bench.leaderboard.episodes import check_episodes
+from smac_bench.leaderboard.ledger import machine_info, record_verdict
 from smac_bench.leaderboard.validate import Entry, ReferenceLookup, reference_scores, validate_submission
-from smac_bench.utils.io import atomic_write_json
 
 DEFAULT_SALT = "smac-bench/leaderboard/verify/v1"
 # Evaluation seeds start far above the small integers people train with, so they never coincide.
@@ -112,11 +115,14 @@ def verify_submission(
     device: str = "cpu",
     reference: ReferenceLookup | None = None,
     progress: Callable[[int, int], None] | None = None,
+    root: str | Path | None = None,
     **validate_kwargs: Any,
 ) -> dict[str, Any]:
-    """Re-evaluate every checkpoint of the submission at ``path``; writes and returns verification.json.
+    """Re-evaluate every checkpoint of the submission at ``path``; records and returns the verdict.
 
-    ``progress(train_seed, eval_seed)`` is called before each checkpoint's evaluation (minutes each on CPU).
+    The verdict goes into the ledger of the leaderboard folder ``root`` (default: the folder two
+    levels above ``path``, i.e. ``<root>/submissions/<name>``). ``progress(train_seed, eval_seed)``
+    is called before each checkpoint's evaluation (minutes each on CPU).
     """
     reference = reference or reference_scores
     entry = validate_submission(path, reference=reference, **validate_kwargs)
@@ -132,11 +138,21 @@ def verify_submission(
     frames = []
     for seed in seeds:
         config = json.loads((entry.path / f"configs/seed{seed}.json").read_text())
+        problems = agent_config_problems(config.get("agent_config"), f"configs/seed{seed}.json")
+        if problems:
+            raise UserError(f"{entry.path}: cannot re-evaluate: {'; '.join(problems)}")
         req = EvalRequest(algo=meta["algo"], env=meta["env"], checkpoint_dir=entry.path / checkpoints[str(seed)],
                           config=config, train_seed=seed, eval_seed=eval_seeds[seed], device=device)
         if progress is not None:
             progress(seed, eval_seeds[seed])
-        frames.append(_as_episode_rows(evaluator(req), entry, seed))
+        try:
+            evaluated = evaluator(req)
+        except UserError:
+            raise
+        except Exception as exc:  # a submitted checkpoint that validates can still fail to load
+            raise UserError(f"{entry.path}: the checkpoint of seed {seed} cannot be re-evaluated "
+                            f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        frames.append(_as_episode_rows(evaluated, entry, seed))
     reeval = _rescore(pd.concat(frames, ignore_index=True), entry, reference)
     sub_low, sub_high = entry.ci
     re_iqm, (re_low, re_high) = reeval["iqm"], reeval["ci95"]
@@ -145,7 +161,8 @@ def verify_submission(
         "schema_version": S.SCHEMA_VERSION,
         "submission_sha256": entry.submission_sha256,
         "verified": verified,
-        "criterion": "re-evaluated IQM inside the submitted 95% CI, or submitted IQM inside the re-evaluated 95% CI",
+        "tolerance": "re-evaluated IQM inside the submitted 95% CI, or submitted IQM inside the re-evaluated 95% CI",
+        "submission": entry.path.name,
         "salt": "default" if salt == DEFAULT_SALT else "private",
         "salt_sha256": hashlib.sha256(salt.encode()).hexdigest(),
         "eval_seeds": {str(k): v for k, v in eval_seeds.items()},
@@ -153,9 +170,10 @@ def verify_submission(
         "submitted": {"iqm": entry.iqm, "ci95": list(entry.ci), "mean": entry.mean},
         "reevaluated": reeval,
         "device": device,
+        "machine": machine_info(),
         "date": _dt.date.today().isoformat(),
     }
-    atomic_write_json(entry.path / S.VERIFICATION_FILE, record)
+    record_verdict(Path(root) if root is not None else entry.path.parent.parent, entry.submission_sha256, record)
     return record
 
 
