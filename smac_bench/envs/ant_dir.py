@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,10 @@ class AntDirEnv(MetaTaskMixin, AntEnv):
 
     family_name = "ant-dir"
 
-    def __init__(self, task_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, task_id: int | None = None, *, task_ids: Sequence[int] | None = None,
+                 split: str | None = None, **kwargs: Any) -> None:
         AntEnv.__init__(self, **kwargs)
-        self._init_family(task_id)
+        self._init_family(task_id, task_ids, split)
 
     def step(self, action):
         xy_before = self.data.body(self._main_body).xpos[:2].copy()
@@ -62,9 +64,10 @@ class AntDirV1Env(AntDirEnv):
     observation is 78 % contact forces, mostly zeros, which a task-aware SAC has to learn to ignore.
     """
 
-    def __init__(self, task_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, task_id: int | None = None, *, task_ids: Sequence[int] | None = None,
+                 split: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("include_cfrc_ext_in_observation", False)
-        super().__init__(task_id, **kwargs)
+        super().__init__(task_id, task_ids=task_ids, split=split, **kwargs)
 
 
 @register_generator("ant-dir")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,9 +25,10 @@ class CheetahVelEnv(MetaTaskMixin, HalfCheetahEnv):
 
     family_name = "cheetah-vel"
 
-    def __init__(self, task_id: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, task_id: int | None = None, *, task_ids: Sequence[int] | None = None,
+                 split: str | None = None, **kwargs: Any) -> None:
         HalfCheetahEnv.__init__(self, ctrl_cost_weight=CTRL_COST_WEIGHT, **kwargs)
-        self._init_family(task_id)
+        self._init_family(task_id, task_ids, split)
 
     def step(self, action):
         x_before = self.data.qpos[0]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium
@@ -218,6 +219,7 @@ class SawyerManipEnv(MetaTaskMixin, _SawyerScene):
 
     def __init__(self, task_id: int | None = None, reward_type: str = "sparse",
                  render_mode: str | None = None, width: int = 480, height: int = 480,
-                 camera: str = "overview") -> None:
+                 camera: str = "overview", *, task_ids: Sequence[int] | None = None,
+                 split: str | None = None) -> None:
         _SawyerScene.__init__(self, reward_type, render_mode, width, height, camera)
-        self._init_family(task_id)
+        self._init_family(task_id, task_ids, split)
