@@ -110,3 +110,35 @@ def verify(dataset_id: str, manifest_path: str | None = None, checksums: bool = 
     if not rep.problems:
         rep.ok.append(f"{n_eps} episodes, {steps} steps on {len(tasks)} training tasks; shapes match the env")
     return rep
+
+
+def _repair_hint(dataset_id: str) -> str:
+    return (f"check it with `smac-bench datasets verify {dataset_id}` and rebuild it with "
+            f"`smac-bench datasets build {dataset_id} --force` (or download it again with --force)")
+
+
+def load_checked_arrays(dataset_id: str) -> dict[str, np.ndarray]:
+    """:func:`minari_io.load_arrays` for training: the bytes and numbers are checked before any update.
+
+    A published build (its ``metadata.json`` is the manifest's) must match the manifest's sha256
+    byte for byte; any build must read cleanly and hold only finite numbers. Either failure is a
+    :class:`UserError` naming the commands that repair it, instead of a torch error at the first
+    evaluation after minutes of training on garbage.
+    """
+    entry = manifest_entry(dataset_id)
+    folder = minari_io.dataset_dir(dataset_id)
+    files = (entry or {}).get("files", {})
+    published = "data/metadata.json" in files and "data/main_data.hdf5" in files
+    if published and sha256_file(folder / "data/metadata.json") == files["data/metadata.json"]["sha256"]:
+        if sha256_file(folder / "data/main_data.hdf5") != files["data/main_data.hdf5"]["sha256"]:
+            raise UserError(f"{folder / 'data/main_data.hdf5'} does not match its sha256 in the manifest "
+                            f"(corrupt or modified): {_repair_hint(dataset_id)}")
+    try:
+        arrays = minari_io.load_arrays(dataset_id)
+    except (OSError, ValueError, KeyError) as exc:  # h5py raises all three on damaged files
+        raise UserError(f"{dataset_id} cannot be read ({type(exc).__name__}: {str(exc)[:160]}): "
+                        f"{_repair_hint(dataset_id)}") from None
+    for name in ("obs", "next_obs", "actions", "rewards", "terminals"):
+        if not np.isfinite(arrays[name]).all():
+            raise UserError(f"{dataset_id} holds non-finite {name} (NaN or inf): {_repair_hint(dataset_id)}")
+    return arrays

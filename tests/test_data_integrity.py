@@ -1,0 +1,43 @@
+"""A damaged installed dataset is caught when it is opened for training, with the commands that repair it."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from test_data_build import CHEETAH, _build, root, snaps  # noqa: F401  (fixtures)
+
+from smac_bench.errors import UserError
+
+
+def test_garbage_bytes_in_a_published_build_fail_the_checksum(snaps, root, tmp_path):  # noqa: F811
+    from smac_bench.data import load_buffer, minari_io
+    from smac_bench.data.mirror import publish
+
+    _build(snaps)
+    publish(CHEETAH, tmp_path / "mirror")  # the (tmp) manifest now holds this build's checksums
+    assert load_buffer(CHEETAH).sizes.sum() > 0
+    h5 = minari_io.hdf5_path(CHEETAH)
+    data = bytearray(h5.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64  # same size, garbage in the middle
+    h5.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="does not match its sha256.*datasets verify.*build .* --force"):
+        load_buffer(CHEETAH)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_numbers_are_refused_before_training(snaps, root, value):  # noqa: F811
+    from smac_bench.data import load_buffer, minari_io
+
+    _build(snaps)  # not published: no checksum to compare, so the numbers themselves are checked
+    with h5py.File(minari_io.hdf5_path(CHEETAH), "a") as f:
+        f["episode_1/observations"][3, 2] = value
+    with pytest.raises(UserError, match="non-finite obs .*datasets verify"):
+        load_buffer(CHEETAH)
+
+
+def test_download_refuses_negative_retries():
+    from smac_bench.data.mirror import download
+
+    with pytest.raises(UserError, match="retries must be a whole number >= 0"):
+        download("cheetah-vel", "file:///nowhere", retries=-1)
