@@ -88,7 +88,8 @@ def main() -> None:
 
     import torch
 
-    from smac_bench.data import ensure_dataset, load_buffer, resolve
+    from smac_bench.data import load_buffer, resolve
+    from smac_bench.harness.datasets import ensure_dataset
 
     dataset_id = resolve(args.name)
     ensure_dataset(dataset_id)

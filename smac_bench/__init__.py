@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from smac_bench.envs import ENV_IDS, Task, TaskFamily, family_names, make_env, task_family
+from smac_bench.envs import FAMILIES, FamilySpec, Task, TaskFamily, family_names, make_env, task_family
 
 try:
     __version__ = version("smac-bench")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ENV_IDS", "Task", "TaskFamily", "__version__", "family_names", "make_env", "task_family"]
+__all__ = ["FAMILIES", "FamilySpec", "Task", "TaskFamily", "__version__", "family_names", "make_env",
+           "task_family"]

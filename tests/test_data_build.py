@@ -13,7 +13,7 @@ import pytest
 from smac_bench.errors import UserError
 
 CHEETAH = "smac-bench/cheetah-vel/mixed-v0"
-TINY = dict(task_ids=[0, 1, 2], transitions_per_task=60, max_episode_steps=20, progress=False)
+TINY = dict(task_ids=[0, 1, 2], transitions_per_task=60, max_episode_steps=20)
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +172,7 @@ def test_unknown_name_lists_known(root):
 def test_cli_list_info_verify(snaps, root):
     from typer.testing import CliRunner
 
-    from smac_bench.data.cli import app
+    from smac_bench.cli.datasets import app
 
     _build(snaps)
     runner = CliRunner()
@@ -190,7 +190,8 @@ def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path
     import dataclasses
 
     from smac_bench import paths, recipes
-    from smac_bench.data import ensure_dataset, minari_io
+    from smac_bench.data import minari_io
+    from smac_bench.harness.datasets import ensure_dataset
 
     shipped = tmp_path / "checkout" / "datasets"
     shutil.copytree(snaps, shipped / "snapshots" / "cheetah-vel")
@@ -198,11 +199,11 @@ def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "checkout")
     small = dataclasses.replace(recipes.RECIPES[CHEETAH], transitions_per_task=12)
     monkeypatch.setitem(recipes.RECIPES, CHEETAH, small)
-    ensure_dataset("cheetah-vel", progress=False)
+    ensure_dataset("cheetah-vel")
     meta = minari_io.read_metadata(CHEETAH)
     assert meta["total_steps"] == 100 * 12 and meta["smac_bench"]["task_ids"] == list(range(100))
     before = minari_io.hdf5_path(CHEETAH).stat().st_mtime_ns
-    ensure_dataset(CHEETAH, progress=False)  # installed: nothing to do
+    ensure_dataset(CHEETAH)  # installed: nothing to do
     assert minari_io.hdf5_path(CHEETAH).stat().st_mtime_ns == before
 
 
@@ -213,7 +214,7 @@ def test_scripted_sawyer_recipe(root):
     from smac_bench.recipes.build import build
 
     build("smac-bench/sawyer-manip/scripted-v0", task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12,
-          eval_tasks=1, progress=False)
+          eval_tasks=1)
     assert verify("smac-bench/sawyer-manip/scripted-v0").problems == []
     assert load_buffer("sawyer-manip").sizes.tolist() == [24, 24]
     lo, hi = reference_scores("sawyer-manip")
@@ -305,10 +306,10 @@ def test_wheel_ships_manifest_and_snapshots(tmp_path):
 
 def test_harness_refuses_a_custom_build_installed_under_the_benchmark_id(snaps, root):
     from smac_bench.data import minari_io
-    from smac_bench.harness.run import load_offline_buffer
+    from smac_bench.harness.datasets import load_offline_buffer
     from smac_bench.recipes.build import build
 
-    build(CHEETAH, task_ids=[0, 1], transitions_per_task=12, snapshots=snaps, progress=False)
+    build(CHEETAH, task_ids=[0, 1], transitions_per_task=12, snapshots=snaps)
     assert minari_io.read_metadata(CHEETAH)["smac_bench"]["custom"]["task_ids"] == [0, 1]
     with pytest.raises(UserError, match="custom build.*smac-bench datasets build"):
-        load_offline_buffer("cheetah-vel", "cpu", progress=False)
+        load_offline_buffer("cheetah-vel", "cpu")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smac_bench import cli
-from smac_bench.harness import cli as harness_cli
+from smac_bench.cli import consoles
 
 RUNS = Path(__file__).parent / "fixtures" / "harness" / "runs"
 OTHER = Path(__file__).parent / "fixtures" / "harness" / "runs_other_protocol"
@@ -19,8 +19,8 @@ OTHER = Path(__file__).parent / "fixtures" / "harness" / "runs_other_protocol"
 def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     """``smac-bench ARGS`` in-process (a subprocess per case would spend seconds importing torch)."""
     monkeypatch.setattr(sys, "argv", ["smac-bench", *args])
-    monkeypatch.setattr(cli.err_console, "width", 400)  # as a wide terminal: rich wraps at 80 otherwise
-    monkeypatch.setattr(harness_cli.console, "width", 250)
+    monkeypatch.setattr(consoles.err_console, "width", 400)  # as a wide terminal: rich wraps at 80 otherwise
+    monkeypatch.setattr(consoles.console, "width", 250)
     with pytest.raises(SystemExit) as exc:
         cli.main()
     out = capsys.readouterr()
@@ -69,7 +69,7 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
     from smac_bench.harness import launch, run
 
     harness_toy.register()
-    monkeypatch.setattr(launch, "prepare_dataset", lambda env: None)
+    monkeypatch.setattr(launch, "prepare_dataset", lambda env, progress=None: None)
     monkeypatch.setattr(run, "family_spec", lambda name: harness_toy.toy_spec(horizon=10))
     monkeypatch.setattr(run, "load_offline_buffer", lambda env, device: (
         harness_toy.toy_buffer(), "toy/data-v0", {"random": -20.0, "expert": 20.0}))
@@ -78,6 +78,7 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
     assert code == 0, err
     run_dir = tmp_path / "toy-scripted-cheetah-vel-seed0"
     assert "summary (protocol v1(R=1,K=1,H=200))" in out and str(run_dir) in out
+    assert "algo toy-scripted" in out and "exploration: held-out test tasks" in out
     for name in ("config.json", "episodes.csv", "metrics.csv", "checkpoints/online_end"):
         assert (run_dir / name).exists()
     code, _, err = _main(monkeypatch, capsys, "evaluate", "--algo", "toy-scripted", "--preset", "smoke",
@@ -92,10 +93,10 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
 def test_halves_refused_before_the_dataset_is_prepared(monkeypatch, capsys, args):
     from smac_bench.harness import launch
 
-    def prepare(env):
+    def prepare(env, progress=None):
         raise AssertionError(f"prepared the {env} dataset before refusing --halves")
 
     monkeypatch.setattr(launch, "prepare_dataset", prepare)
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # as on a GPU machine
     code, _, err = _main(monkeypatch, capsys, "evaluate", *args, "--halves")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "--halves needs" in err, err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--halves: " in err and "drop the flag" in err, err

@@ -92,8 +92,7 @@ def published(tmp_path, monkeypatch):
     monkeypatch.delenv("SMAC_BENCH_MIRROR", raising=False)
     snaps = _random_snapshots(tmp_path / "snaps")
     with minari_root(tmp_path / "builder"):
-        build(CHEETAH, snapshots=snaps, task_ids=[0, 1], transitions_per_task=40, max_episode_steps=20,
-              progress=False)
+        build(CHEETAH, snapshots=snaps, task_ids=[0, 1], transitions_per_task=40, max_episode_steps=20)
         entry = publish(CHEETAH, tmp_path / "mirror")
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "user"))
     return tmp_path / "mirror", entry
@@ -125,7 +124,7 @@ def test_http_download_resumes_after_cut(server, published):
     from smac_bench.data.mirror import download
 
     server.cut_next = 1
-    download("cheetah-vel", server.url, progress=False)
+    download("cheetah-vel", server.url)
     assert _installed_ok(published[1])
     assert server.ranges[0] is None and server.ranges[1].startswith("bytes=")  # second request resumed
     assert load_buffer(CHEETAH).sizes.tolist() == [40, 40]
@@ -138,10 +137,10 @@ def test_resume_across_invocations_and_mirror_env(server, published, monkeypatch
     server.cut_next = 1
     monkeypatch.setenv("SMAC_BENCH_MIRROR", server.url)
     with pytest.raises(UserError, match="interrupted.*run the same command again"):
-        download(CHEETAH, progress=False, retries=0)
+        download(CHEETAH, retries=0)
     assert not minari_io.dataset_dir(CHEETAH).exists()  # no half dataset
     assert list((minari_io.datasets_root() / ".downloads").glob("*.part"))
-    download(CHEETAH, progress=False, retries=0)
+    download(CHEETAH, retries=0)
     assert server.ranges[-1].startswith("bytes=") and _installed_ok(published[1])
     assert not list((minari_io.datasets_root() / ".downloads").glob("*.part"))
 
@@ -151,13 +150,13 @@ def test_tampered_archive_keeps_nothing_and_keeps_good_copy(server, published):
     from smac_bench.data.mirror import download
 
     mirror, entry = published
-    download(CHEETAH, server.url, progress=False)
+    download(CHEETAH, server.url)
     archive = mirror / entry["archive"]
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0xFF
     archive.write_bytes(bytes(data))
     with pytest.raises(UserError, match="checksum mismatch"):
-        download(CHEETAH, server.url, progress=False, force=True)
+        download(CHEETAH, server.url, force=True)
     assert _installed_ok(entry)  # the good copy is untouched
     assert not list((minari_io.datasets_root() / ".downloads").glob("*.part"))
 
@@ -168,31 +167,31 @@ def test_html_page_and_404_are_user_errors(server, published):
 
     server.html = True
     with pytest.raises(UserError, match="HTML page"):
-        download(CHEETAH, server.url, progress=False)
+        download(CHEETAH, server.url)
     assert not minari_io.dataset_dir(CHEETAH).exists()
     server.html = False
     with pytest.raises(UserError, match="HTTP 404"):
-        download(CHEETAH, server.url + "/nowhere", progress=False)
+        download(CHEETAH, server.url + "/nowhere")
 
 
 def test_file_mirror_and_already_installed(published):
     from smac_bench.data.mirror import download
 
     mirror, entry = published
-    download(CHEETAH, mirror.as_uri(), progress=False)
+    download(CHEETAH, mirror.as_uri())
     assert _installed_ok(entry)
-    download(CHEETAH, "file:///does/not/exist", progress=False)  # identical copy present: nothing to do
+    download(CHEETAH, "file:///does/not/exist")  # identical copy present: nothing to do
 
 
 def test_bad_names_and_missing_mirror(published):
     from smac_bench.data.mirror import download
 
     with pytest.raises(UserError, match="unknown dataset.*smac-bench/ant-dir/mixed-v0"):
-        download("walker", "http://127.0.0.1:1", progress=False)
+        download("walker", "http://127.0.0.1:1")
     with pytest.raises(UserError, match="no published archive"):
-        download("ant-dir", "http://127.0.0.1:1", progress=False)
+        download("ant-dir", "http://127.0.0.1:1")
     with pytest.raises(UserError, match="no mirror given"):
-        download(CHEETAH, progress=False)
+        download(CHEETAH)
 
 
 def test_hf_ids_go_to_minari(monkeypatch, published):
@@ -202,5 +201,5 @@ def test_hf_ids_go_to_minari(monkeypatch, published):
 
     calls = []
     monkeypatch.setattr(minari, "download_dataset", lambda dataset_id: calls.append(dataset_id))
-    download("hf://farama-minari/D4RL/door/human-v2", progress=False)
+    download("hf://farama-minari/D4RL/door/human-v2")
     assert calls == ["hf://farama-minari/D4RL/door/human-v2"]

@@ -8,7 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import smac_bench  # noqa: F401  (registers the env, picks a headless GL backend)
-from smac_bench.envs import ENV_IDS, task_family
+from smac_bench.envs import FAMILIES, task_family
 from smac_bench.envs.sawyer.env import OBS_DIM, SawyerManipEnv
 from smac_bench.envs.sawyer.scene import OBJECT_KINDS
 from smac_bench.envs.sawyer.scripted import ScriptedPolicy, scripted_action
@@ -41,7 +41,7 @@ def _first_task(split_ids: tuple[int, ...], aim: str) -> int:
 
 def test_split_sizes_and_registration():
     assert len(FAMILY.train_ids) >= 100 and len(FAMILY.test_ids) >= 30
-    env_id, _, horizon = ENV_IDS["sawyer-manip"]
+    env_id, horizon = FAMILIES["sawyer-manip"].env_id, FAMILIES["sawyer-manip"].horizon
     assert FAMILY.env_id == env_id and FAMILY.max_episode_steps == horizon
     env = gymnasium.make(env_id)
     assert env.spec.max_episode_steps == horizon

@@ -12,7 +12,7 @@ from smac_bench.errors import UserError
 pytest.importorskip("smac_bench.envs.sawyer.scripted")
 
 SAWYER = "smac-bench/sawyer-manip/scripted-v0"
-TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1, progress=False)
+TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _gif_frames(path: Path) -> int:
 
 
 def test_replay_reproduces_recorded_observations(root):
-    from smac_bench.envs.sawyer.clip import offline_episode, replay_episode
+    from smac_bench.recipes.clip import offline_episode, replay_episode
 
     for task_id in (0, 1):
         ep = offline_episode(task_id, -1)

@@ -1,7 +1,11 @@
-"""The ``smac-bench`` command line: thin — it parses, calls the library, prints with rich.
+"""The ``smac-bench`` command line: the only part of smac-bench that knows typer and rich.
 
-Each area owns its sub-commands in its own module (``data/cli.py``, ``harness/cli.py``,
-``leaderboard/cli.py``); this file only assembles them and turns :class:`UserError` into one line.
+Thin: each command parses its options, calls the library and prints the result. One module per
+command group — :mod:`.datasets`, :mod:`.envs` (``envs``, ``render``), :mod:`.evaluate`
+(``evaluate``, ``plot``, ``report``, ``analyze``) and :mod:`.leaderboard`; this file assembles
+them and turns a :class:`~smac_bench.errors.UserError` into one line on stderr (exit code 2).
+The library reports progress as events (:mod:`smac_bench.utils.progress`); :mod:`.progress`
+draws them.
 """
 
 from __future__ import annotations
@@ -9,13 +13,11 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
 from smac_bench import __version__
+from smac_bench.cli import datasets, envs, evaluate, leaderboard
+from smac_bench.cli.consoles import console, err_console
 from smac_bench.errors import UserError
-
-console = Console()
-err_console = Console(stderr=True)
 
 app = typer.Typer(
     name="smac-bench",
@@ -39,19 +41,10 @@ def _root(
     """Offline meta-RL benchmark: task families, Minari datasets, SMAC / PEARL / oracle agents."""
 
 
-def _register_subcommands() -> None:
-    from smac_bench.data.cli import app as datasets_app
-    from smac_bench.envs.cli import register as register_envs
-    from smac_bench.harness.cli import register as register_harness
-    from smac_bench.leaderboard.cli import app as leaderboard_app
-
-    app.add_typer(datasets_app, name="datasets", help="Build, download, verify and publish offline datasets.")
-    app.add_typer(leaderboard_app, name="leaderboard", help="Submit, validate, verify and render the leaderboard.")
-    register_envs(app)
-    register_harness(app)
-
-
-_register_subcommands()
+app.add_typer(datasets.app, name="datasets", help="Build, download, verify and publish offline datasets.")
+app.add_typer(leaderboard.app, name="leaderboard", help="Submit, validate, verify and render the leaderboard.")
+envs.register(app)
+evaluate.register(app)
 
 
 def main() -> None:
@@ -63,5 +56,4 @@ def main() -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
-    main()
+__all__ = ["app", "console", "err_console", "main"]

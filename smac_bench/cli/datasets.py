@@ -1,23 +1,25 @@
 """``smac-bench datasets ...`` sub-commands: list, info, build, download, verify, publish, card.
 
 Thin: parse, call the library, print with rich. Library errors are :class:`UserError` and
-reach the user as one line (see :mod:`smac_bench.cli`).
+reach the user as one line (see :mod:`smac_bench.cli`); builds and downloads report progress
+events that :mod:`smac_bench.cli.progress` draws.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from smac_bench.cli.consoles import console
 from smac_bench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True)
-console = Console()
 
 
 def _parse_ids(spec: str | None) -> list[int] | None:
@@ -32,6 +34,18 @@ def _parse_ids(spec: str | None) -> list[int] | None:
     except ValueError:
         raise UserError(f"--tasks {spec!r} is not a list of task ids like 0-4,7") from None
     return out
+
+
+@contextlib.contextmanager
+def _display(progress: bool) -> Iterator[Callable[..., None] | None]:
+    """The progress callback to hand the library (``None`` with ``--no-progress``), drawn while open."""
+    if not progress:
+        yield None
+        return
+    from smac_bench.cli.progress import progress_display
+
+    with progress_display(console) as show:
+        yield show
 
 
 @app.command("list")
@@ -95,10 +109,11 @@ def build_command(
 
     dataset_id = resolve(name)
     t0 = time.perf_counter()
-    summary = build(dataset_id, from_scratch=from_scratch, seed=seed, task_ids=_parse_ids(tasks),
-                    transitions_per_task=transitions_per_task, snapshots=snapshots,
-                    sac_overrides={"total_env_steps": total_env_steps} if total_env_steps else None,
-                    progress=progress)
+    with _display(progress) as show:
+        summary = build(dataset_id, from_scratch=from_scratch, seed=seed, task_ids=_parse_ids(tasks),
+                        transitions_per_task=transitions_per_task, snapshots=snapshots,
+                        sac_overrides={"total_env_steps": total_env_steps} if total_env_steps else None,
+                        progress=show)
     console.print(f"built {dataset_id}: {summary['episodes']} episodes, {summary['steps']} steps "
                   f"in {time.perf_counter() - t0:.1f} s")
 
@@ -114,7 +129,8 @@ def download_command(
     """Download, verify (sha256) and install a dataset; resumes interrupted downloads."""
     from smac_bench.data.mirror import download
 
-    folder = download(name, mirror, progress=progress, force=force, retries=retries)
+    with _display(progress) as show:
+        folder = download(name, mirror, progress=show, force=force, retries=retries)
     console.print(f"installed {folder}")
 
 

@@ -1,12 +1,12 @@
-"""``smac-bench envs`` (and, for the Sawyer domain, ``smac-bench render``)."""
+"""``smac-bench envs`` (the task families) and ``smac-bench render`` (a Sawyer episode as a GIF)."""
 
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from smac_bench.cli.consoles import console
+from smac_bench.errors import UserError
 
 
 def register(app: typer.Typer) -> None:
@@ -15,16 +15,16 @@ def register(app: typer.Typer) -> None:
     @app.command("envs")
     def envs_command() -> None:
         """List the task families, their Gymnasium ids and splits."""
-        from smac_bench.envs import ENV_IDS, task_family
+        from smac_bench.envs import FAMILIES, task_family
 
         table = Table(title="smac-bench task families")
         for col in ("name", "gymnasium id", "tasks", "train", "test", "horizon", "description"):
             table.add_column(col, overflow="fold")
-        for name, (env_id, _, _) in ENV_IDS.items():
+        for name, spec in FAMILIES.items():
             fam = task_family(name)
             table.add_row(
-                name, env_id, str(fam.num_tasks), str(len(fam.train_ids)), str(len(fam.test_ids)),
-                str(fam.max_episode_steps), fam.description,
+                name, spec.env_id, str(fam.num_tasks), str(len(fam.train_ids)), str(len(fam.test_ids)),
+                str(spec.horizon), fam.description,
             )
         console.print(table)
 
@@ -51,11 +51,9 @@ def register(app: typer.Typer) -> None:
         datasets build sawyer-manip`). Test tasks have no offline data: their scripted controller
         is shown instead, as with --scripted.
         """
-        from smac_bench.errors import UserError
-
         if family != "sawyer-manip":
             raise UserError(f"render supports only sawyer-manip, not {family!r}")
-        from smac_bench.envs.sawyer.clip import render_episode
+        from smac_bench.recipes.clip import render_episode
 
         result = render_episode(task, out, episode=episode, scripted=scripted, every=every, size=size,
                                 noise_std=noise)

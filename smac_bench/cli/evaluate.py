@@ -1,4 +1,7 @@
-"""``smac-bench evaluate | plot | report | analyze zshift`` — thin: parse, call the library, print."""
+"""``smac-bench evaluate | plot | report | analyze zshift`` — thin: parse, call the library, print.
+
+Tables go through :mod:`smac_bench.cli.tables`, which fits them in an 80-column terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from smac_bench.cli.consoles import console
+from smac_bench.cli.tables import CONTEXT_NOTE, fitted_tables
 from smac_bench.errors import UserError
-
-console = Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -36,10 +37,15 @@ def register(app: typer.Typer) -> None:
                                          "more helps only with idle cores)."),
     ) -> None:
         """Train an agent (offline, then online) with periodic protocol-v1 evaluation on held-out tasks."""
+        from smac_bench.cli.progress import progress_display
         from smac_bench.harness.launch import build_configs, run_all
 
         configs = build_configs(algo, env, seed, seeds, preset, out, device, eval_workers)
-        episodes = run_all(configs, resume=resume, workers=workers, console=console, threads=threads, halves=halves)
+        if halves:
+            _check_halves(configs)
+        with progress_display(console) as show:
+            episodes = run_all(configs, resume=resume, workers=workers, progress=show, threads=threads,
+                               halves=halves)
         _print_summary(episodes, [c.run_dir for c in configs])
 
     @app.command("plot")
@@ -74,7 +80,9 @@ def register(app: typer.Typer) -> None:
         df = load_episodes(run_dirs)
         refs = reference_table([str(d) for d in find_run_dirs(run_dirs)])
         table = report_table(df, refs, reps=reps)
-        _print_frame(display_table(table), f"smac-bench report (protocol {df['protocol'].iloc[0]})")
+        _print_tables(display_table(table), f"smac-bench report (protocol {df['protocol'].iloc[0]})",
+                      split_by=("env", "context"))
+        console.print(CONTEXT_NOTE, style="dim")
         if not refs:
             console.print("[dim]no reference scores in config.json: normalised columns omitted[/]")
         if csv:
@@ -96,17 +104,24 @@ def register(app: typer.Typer) -> None:
         if not run_dir.is_dir():
             raise UserError(f"{run_dir} is not a folder: pass one run folder written by `smac-bench evaluate`")
         csv_path, fig_path, table = zshift_analysis(run_dir, out, num_runs=runs)
-        _print_frame(zshift_summary(table).round(3), "z-shift (training tasks)")
+        _print_tables(zshift_summary(table).round(3), "z-shift (training tasks)")
         console.print(f"wrote {csv_path} and {fig_path}")
 
 
-def _print_frame(df, title: str) -> None:  # noqa: ANN001 - a DataFrame
-    table = Table(title=title)
-    for col in df.columns:
-        table.add_column(str(col), overflow="fold")
-    for row in df.itertuples(index=False):
-        table.add_row(*[str(v) for v in row])
-    console.print(table)
+def _check_halves(configs) -> None:  # noqa: ANN001 - RunConfigs
+    """Refuse ``--halves`` before a first run spends a minute preparing the dataset; the CLI names the flag."""
+    from smac_bench.harness.run import check_halves
+
+    for cfg in configs:
+        try:
+            check_halves(cfg)
+        except UserError as exc:
+            raise UserError(f"--halves: {exc}; drop the flag") from None
+
+
+def _print_tables(df, title: str, split_by: tuple[str, ...] = ()) -> None:  # noqa: ANN001 - a DataFrame
+    for table in fitted_tables(df, title, split_by):
+        console.print(table)
 
 
 def _print_summary(episodes, run_dirs: list[Path]) -> None:  # noqa: ANN001 - a DataFrame
@@ -117,7 +132,8 @@ def _print_summary(episodes, run_dirs: list[Path]) -> None:  # noqa: ANN001 - a 
         return
     refs = reference_table([str(d) for d in run_dirs])
     table = display_table(report_table(episodes, refs, reps=1000))
-    _print_frame(table, f"summary (protocol {episodes['protocol'].iloc[0]})")
+    _print_tables(table, f"summary (protocol {episodes['protocol'].iloc[0]})", split_by=("env", "context"))
+    console.print(CONTEXT_NOTE, style="dim")
     for d in run_dirs:
         console.print(f"results: {d}{os.sep}  (config.json, episodes.csv, metrics.csv, checkpoints/)")
     console.print("next: smac-bench plot / report " + " ".join(str(d) for d in run_dirs))

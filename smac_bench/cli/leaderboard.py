@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from smac_bench.cli.consoles import console
 from smac_bench.errors import UserError
 
 app = typer.Typer(no_args_is_help=True)
-console = Console()
 
 
 def _parse_compute(items: list[str]) -> dict[str, object]:

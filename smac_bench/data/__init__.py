@@ -1,49 +1,41 @@
 """smac-bench offline datasets: Minari datasets of the training tasks, and the multi-task buffer.
 
-Public API (used by agents and the harness)::
+Public API (used by agents and the harness), on datasets that are installed::
 
-    from smac_bench.data import DATASETS, ensure_dataset, load_buffer, reference_scores
-    ensure_dataset(DATASETS["cheetah-vel"])          # builds from shipped snapshots if missing
-    buffer = load_buffer(DATASETS["cheetah-vel"])    # MultiTaskBuffer, one slot per training task
-    lo, hi = reference_scores(DATASETS["cheetah-vel"])
+    from smac_bench.data import load_buffer, reference_scores, resolve
+    dataset_id = resolve("cheetah-vel")              # the family's id, from its FamilySpec
+    buffer = load_buffer(dataset_id)                 # MultiTaskBuffer, one slot per training task
+    lo, hi = reference_scores(dataset_id)
 
-The data layer never imports a learner: :func:`ensure_dataset` reaches the recipes (numpy
-rollouts of shipped snapshots) lazily, only when a dataset has to be built.
+The data layer imports nothing above ``envs``: building a missing dataset is the recipes' work,
+and the harness asks for it (:func:`smac_bench.harness.datasets.ensure_dataset`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from smac_bench.envs import FAMILIES
 from smac_bench.errors import UserError
 
 if TYPE_CHECKING:
     from smac_bench.data.buffer import MultiTaskBuffer
 
-# family name -> dataset id
-DATASETS: dict[str, str] = {
-    "cheetah-vel": "smac-bench/cheetah-vel/mixed-v0",
-    "ant-dir": "smac-bench/ant-dir/mixed-v0",
-    "sawyer-manip": "smac-bench/sawyer-manip/scripted-v0",
-}
-
 
 def known_ids() -> list[str]:
-    """Every dataset id smac-bench can build or download."""
-    from smac_bench.recipes import RECIPES
-
-    return sorted(set(DATASETS.values()) | set(RECIPES))
+    """Every dataset id smac-bench can build or download: one per task family."""
+    return sorted(spec.dataset_id for spec in FAMILIES.values())
 
 
 def resolve(name: str) -> str:
     """A dataset id from a family name (``cheetah-vel``) or an id; :class:`UserError` listing the known ones."""
-    if name in DATASETS:
-        return DATASETS[name]
+    if name in FAMILIES:
+        return FAMILIES[name].dataset_id
     ids = known_ids()
     if name in ids:
         return name
     raise UserError(f"unknown dataset {name!r}: choose one of {', '.join(ids)} (or a family: "
-                    f"{', '.join(DATASETS)})")
+                    f"{', '.join(FAMILIES)})")
 
 
 def family_of(dataset_id: str) -> str:
@@ -52,26 +44,6 @@ def family_of(dataset_id: str) -> str:
     if len(parts) != 3 or parts[0] != "smac-bench":
         raise UserError(f"{dataset_id!r} is not a smac-bench dataset id (smac-bench/<family>/<name>-v<k>)")
     return parts[1]
-
-
-def ensure_dataset(dataset_id: str, progress: bool = True) -> None:
-    """Make sure ``dataset_id`` is installed locally, building it from shipped snapshots if not.
-
-    ``hf://...`` ids are fetched with Minari's own downloader instead.
-    """
-    from smac_bench.data import minari_io
-
-    if dataset_id.startswith("hf://"):
-        from smac_bench.data.mirror import download
-
-        download(dataset_id, progress=progress)
-        return
-    dataset_id = resolve(dataset_id)
-    if minari_io.is_installed(dataset_id):
-        return
-    from smac_bench.recipes.build import build
-
-    build(dataset_id, progress=progress)
 
 
 def dataset_metadata(dataset_id: str) -> dict[str, Any]:
@@ -110,13 +82,13 @@ def load_buffer(dataset_id: str, device: str = "cpu") -> MultiTaskBuffer:
     """
     from smac_bench.data import minari_io
     from smac_bench.data.buffer import MultiTaskBuffer
-    from smac_bench.data.checks import check_family, load_checked_arrays
+    from smac_bench.data.checks import check_family
 
     dataset_id = resolve_installed(dataset_id)
     check_family(dataset_id, minari_io.read_metadata(dataset_id))
-    a = load_checked_arrays(dataset_id)
+    a = minari_io.load_arrays(dataset_id)
     return MultiTaskBuffer.from_arrays(a["obs"], a["actions"], a["rewards"][:, None], a["next_obs"],
                                        a["terminals"][:, None], a["task_ids"], device=device)
 
 
-__all__ = ["DATASETS", "dataset_metadata", "ensure_dataset", "load_buffer", "reference_scores", "resolve"]
+__all__ = ["dataset_metadata", "family_of", "known_ids", "load_buffer", "reference_scores", "resolve"]

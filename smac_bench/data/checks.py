@@ -24,12 +24,12 @@ class Report:
 def check_family(dataset_id: str, meta: dict[str, Any]) -> None:
     """:class:`UserError` if the dataset at ``dataset_id``'s place was made for another family."""
     from smac_bench.data import family_of
-    from smac_bench.envs import ENV_IDS
+    from smac_bench.envs import FAMILIES
 
     want = family_of(dataset_id)
     got = (meta.get("smac_bench") or {}).get("family")
     env_spec = str(meta.get("env_spec") or "")
-    if got != want or (want in ENV_IDS and ENV_IDS[want][0] not in env_spec):
+    if got != want or (want in FAMILIES and FAMILIES[want].env_id not in env_spec):
         raise UserError(
             f"{minari_io.metadata_path(dataset_id)} holds a dataset for task family {got!r}, not {want!r} "
             f"(the files were copied into the wrong folder?): delete {minari_io.dataset_dir(dataset_id)} and "

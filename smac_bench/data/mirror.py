@@ -31,6 +31,7 @@ from smac_bench.data.manifest import (
     update_manifest,
 )
 from smac_bench.errors import UserError
+from smac_bench.utils.progress import Counter, ProgressFn
 
 MIRROR_ENV = "SMAC_BENCH_MIRROR"
 CHUNK = 1 << 16
@@ -121,7 +122,7 @@ def _html_error(url: str) -> UserError:
                      "`smac-bench datasets publish`")
 
 
-def _fetch(url: str, part: Path, size: int, bar) -> None:
+def _fetch(url: str, part: Path, size: int, bar: Counter) -> None:
     """Append the rest of ``url`` to ``part`` (HTTP Range from its current size). Raises on a cut."""
     offset = part.stat().st_size if part.exists() else 0
     if url.startswith("file://"):
@@ -169,7 +170,7 @@ def _fetch(url: str, part: Path, size: int, bar) -> None:
         raise ConnectionError(f"connection closed after {got} of {size} bytes")
 
 
-def download(name: str, mirror: str | None = None, *, progress: bool = True, force: bool = False,
+def download(name: str, mirror: str | None = None, *, progress: ProgressFn | None = None, force: bool = False,
              retries: int = 3, manifest_path: str | Path | None = None) -> Path:
     """Fetch, verify and install a dataset from a mirror; returns its installed folder.
 
@@ -179,8 +180,6 @@ def download(name: str, mirror: str | None = None, *, progress: bool = True, for
     """
     if name.startswith("hf://"):
         return _download_minari(name)
-    from tqdm.auto import tqdm
-
     from smac_bench.data import resolve
 
     dataset_id = resolve(name)
@@ -198,24 +197,20 @@ def download(name: str, mirror: str | None = None, *, progress: bool = True, for
     size = int(entry["archive_size"])
     if part.exists() and part.stat().st_size > size:
         part.unlink()
-    bar = tqdm(total=size, initial=part.stat().st_size if part.exists() else 0, unit="B", unit_scale=True,
-               unit_divisor=1024, desc=f"download {dataset_id}", disable=not progress)
-    try:
-        for attempt in range(retries + 1):
-            try:
-                _fetch(url, part, size, bar)
-                break
-            except (ConnectionError, TimeoutError, HTTPException, urllib.error.URLError, OSError) as exc:
-                if attempt == retries:
-                    have = part.stat().st_size if part.exists() else 0
-                    if have == 0:
-                        raise UserError(f"could not download {url} ({exc}): check that the mirror URL is right "
-                                        "and reachable") from None
-                    raise UserError(f"download of {url} interrupted at {have} of {size} bytes ({exc}); run the "
-                                    "same command again to resume") from None
-                time.sleep(min(0.2 * 2**attempt, 2.0))
-    finally:
-        bar.close()
+    bar = Counter(progress, f"download {dataset_id}", size, "B", initial=part.stat().st_size if part.exists() else 0)
+    for attempt in range(retries + 1):
+        try:
+            _fetch(url, part, size, bar)
+            break
+        except (ConnectionError, TimeoutError, HTTPException, urllib.error.URLError, OSError) as exc:
+            if attempt == retries:
+                have = part.stat().st_size if part.exists() else 0
+                if have == 0:
+                    raise UserError(f"could not download {url} ({exc}): check that the mirror URL is right "
+                                    "and reachable") from None
+                raise UserError(f"download of {url} interrupted at {have} of {size} bytes ({exc}); run the "
+                                "same command again to resume") from None
+            time.sleep(min(0.2 * 2**attempt, 2.0))
     digest = sha256_file(part)
     if part.stat().st_size != size or digest != entry["sha256"]:
         part.unlink(missing_ok=True)

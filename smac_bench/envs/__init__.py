@@ -1,11 +1,13 @@
 """smac-bench task families and their Gymnasium environments.
 
-Importing this module registers, with string entry points (so Minari can serialise the spec):
+:data:`FAMILIES` is the one registry of task families: each :class:`FamilySpec` names its env,
+horizon, task generator and offline dataset. Importing this module registers, with string entry
+points (so Minari can serialise the spec):
 
 * ``smac_bench/CheetahVel-v0`` — :class:`smac_bench.envs.cheetah_vel.CheetahVelEnv`
 * ``smac_bench/AntDir-v0`` — :class:`smac_bench.envs.ant_dir.AntDirEnv`
 * ``smac_bench/AntDir-v1`` — :class:`smac_bench.envs.ant_dir.AntDirV1Env` (27-number PEARL observation;
-  registered through :data:`VARIANT_IDS`: the ``ant-dir`` family's datasets still use v0)
+  a variant of ``ant-dir``: the family's dataset still uses v0 until a v1 dataset exists)
 * ``smac_bench/SawyerManip-v0`` — :class:`smac_bench.envs.sawyer.env.SawyerManipEnv`
 """
 
@@ -13,38 +15,59 @@ from __future__ import annotations
 
 import gymnasium
 
-from smac_bench.envs.family import Task, TaskFamily, family_names, task_family
+from smac_bench.envs.family import FamilySpec, Task, TaskFamily, family_names, task_family
+from smac_bench.errors import UserError
 
-# family name -> (Gymnasium id, entry point, episode length)
-ENV_IDS = {
-    "cheetah-vel": ("smac_bench/CheetahVel-v0", "smac_bench.envs.cheetah_vel:CheetahVelEnv", 200),
-    "ant-dir": ("smac_bench/AntDir-v0", "smac_bench.envs.ant_dir:AntDirEnv", 200),
-    "sawyer-manip": ("smac_bench/SawyerManip-v0", "smac_bench.envs.sawyer.env:SawyerManipEnv", 200),
-}
+FAMILIES: dict[str, FamilySpec] = {spec.name: spec for spec in (
+    FamilySpec(
+        name="cheetah-vel",
+        env_id="smac_bench/CheetahVel-v0",
+        entry_point="smac_bench.envs.cheetah_vel:CheetahVelEnv",
+        horizon=200,
+        dataset_id="smac-bench/cheetah-vel/mixed-v0",
+        generator="smac_bench.envs.cheetah_vel:generate",
+    ),
+    FamilySpec(
+        name="ant-dir",
+        env_id="smac_bench/AntDir-v0",
+        entry_point="smac_bench.envs.ant_dir:AntDirEnv",
+        horizon=200,
+        dataset_id="smac-bench/ant-dir/mixed-v0",
+        generator="smac_bench.envs.ant_dir:generate",
+        variants=(("smac_bench/AntDir-v1", "smac_bench.envs.ant_dir:AntDirV1Env"),),
+    ),
+    FamilySpec(
+        name="sawyer-manip",
+        env_id="smac_bench/SawyerManip-v0",
+        entry_point="smac_bench.envs.sawyer.env:SawyerManipEnv",
+        horizon=200,
+        dataset_id="smac-bench/sawyer-manip/scripted-v0",
+        generator="smac_bench.envs.sawyer.tasks:generate",
+    ),
+)}
 
-# Further versions of a family's env, registered but not (yet) the family's default in ENV_IDS:
-# ENV_IDS stays one entry per family because the harness and CLI read its keys as family names.
-# family name -> tuple of (Gymnasium id, entry point, episode length)
-VARIANT_IDS = {
-    "ant-dir": (("smac_bench/AntDir-v1", "smac_bench.envs.ant_dir:AntDirV1Env", 200),),
-}
+
+def family_spec(name: str) -> FamilySpec:
+    """The spec of a registered family; the one place an unknown family name is refused."""
+    if name not in FAMILIES:
+        raise UserError(f"unknown env {name!r}: choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[name]
 
 
 def register_envs() -> None:
-    """Register every smac-bench env id with Gymnasium (idempotent)."""
-    variants = [v for vs in VARIANT_IDS.values() for v in vs]
-    for env_id, entry_point, max_episode_steps in [*ENV_IDS.values(), *variants]:
-        if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point, max_episode_steps=max_episode_steps)
+    """Register every smac-bench env id (each family's and its variants) with Gymnasium (idempotent)."""
+    for spec in FAMILIES.values():
+        for env_id, entry_point in ((spec.env_id, spec.entry_point), *spec.variants):
+            if env_id not in gymnasium.registry:
+                gymnasium.register(id=env_id, entry_point=entry_point, max_episode_steps=spec.horizon)
 
 
 def make_env(family: str, task_id: int | None = None, **kwargs) -> gymnasium.Env:
     """``gymnasium.make`` the env of a task family by its short name (e.g. ``"ant-dir"``)."""
-    if family not in ENV_IDS:
-        raise ValueError(f"unknown env {family!r}: choose one of {', '.join(ENV_IDS)}")
-    return gymnasium.make(ENV_IDS[family][0], task_id=task_id, **kwargs)
+    return gymnasium.make(family_spec(family).env_id, task_id=task_id, **kwargs)
 
 
 register_envs()
 
-__all__ = ["ENV_IDS", "VARIANT_IDS", "Task", "TaskFamily", "family_names", "make_env", "register_envs", "task_family"]
+__all__ = ["FAMILIES", "FamilySpec", "Task", "TaskFamily", "family_names", "family_spec", "make_env",
+           "register_envs", "task_family"]

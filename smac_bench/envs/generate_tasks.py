@@ -7,15 +7,12 @@ file that differs is caught: task ids must mean the same MDP forever.
 from __future__ import annotations
 
 import sys
-from importlib import import_module, resources
+from importlib import resources
 
-from smac_bench.envs.family import GENERATORS, write_family
-
-MODULES = ("smac_bench.envs.cheetah_vel", "smac_bench.envs.ant_dir", "smac_bench.envs.sawyer.tasks")
+from smac_bench.envs import FAMILIES, family_spec
+from smac_bench.envs.family import write_family
 
 if __name__ == "__main__":
-    for module in MODULES:
-        import_module(module)
-    for name in sys.argv[1:] or sorted(GENERATORS):
-        write_family(GENERATORS[name](), str(resources.files("smac_bench.envs.tasks")))
+    for name in sys.argv[1:] or sorted(FAMILIES):
+        write_family(family_spec(name).generate(), str(resources.files("smac_bench.envs.tasks")))
         print(f"wrote {name}")

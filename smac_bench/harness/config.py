@@ -10,9 +10,7 @@ from typing import Any
 
 from smac_bench.errors import UserError
 from smac_bench.harness.protocol import ProtocolV1
-
-ALGOS = ("smac", "offline-pearl", "oracle")
-PRESETS = ("smoke", "quick", "paper")
+from smac_bench.presets import PRESETS, check_preset
 
 
 @dataclass(frozen=True)
@@ -71,11 +69,12 @@ SCHEDULES: dict[str, Schedule] = {
 }
 
 
+assert tuple(SCHEDULES) == PRESETS, "every preset needs a schedule"
+
+
 def schedule_preset(name: str) -> Schedule:
-    """The schedule of a named preset; :class:`UserError` for an unknown name."""
-    if name not in SCHEDULES:
-        raise UserError(f"unknown preset {name!r}: choose one of {', '.join(SCHEDULES)}")
-    return SCHEDULES[name]
+    """The schedule of a named preset; :class:`UserError` for an unknown name (see :mod:`smac_bench.presets`)."""
+    return SCHEDULES[check_preset(name)]
 
 
 @dataclass

@@ -30,6 +30,8 @@ from smac_bench.algos.base import Agent, OnlineSetting, agent_factory, make_agen
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig
+from smac_bench.harness.datasets import load_offline_buffer
+from smac_bench.harness.datasets import reference_scores as _reference_scores
 from smac_bench.harness.envpool import make_pool
 from smac_bench.harness.evaluate import evaluate_agent
 from smac_bench.harness.results import (
@@ -61,10 +63,9 @@ class EnvSpec:
 def family_spec(name: str) -> EnvSpec:
     """The :class:`EnvSpec` of a registered smac-bench family."""
     from smac_bench import make_env, task_family
-    from smac_bench.envs import ENV_IDS
+    from smac_bench.envs import family_spec as registered_family
 
-    if name not in ENV_IDS:
-        raise UserError(f"unknown env {name!r}: choose one of {', '.join(ENV_IDS)}")
+    registered_family(name)  # the one check of the name
     fam = task_family(name)
     return EnvSpec(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids))
 
@@ -105,37 +106,6 @@ def _git_info() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
-
-def load_offline_buffer(env: str, device: str, progress: bool = True) -> tuple[MultiTaskBuffer, str, Any]:
-    """Build/download the family's dataset if missing and load it; returns ``(buffer, id, ref scores)``."""
-    try:
-        from smac_bench.data import DATASETS, ensure_dataset, load_buffer
-    except ImportError:
-        raise UserError("the offline datasets are not available in this version of smac-bench "
-                        "(smac_bench.data lacks DATASETS/ensure_dataset/load_buffer)") from None
-    if env not in DATASETS:
-        raise UserError(f"no offline dataset for env {env!r}: datasets exist for {', '.join(DATASETS)}")
-    dataset_id = DATASETS[env]
-    ensure_dataset(dataset_id, progress=progress)
-    from smac_bench.data import dataset_metadata
-
-    custom = dataset_metadata(dataset_id).get("smac_bench", {}).get("custom")
-    if custom:
-        raise UserError(f"the installed {dataset_id} is a custom build ({custom}), not the benchmark's dataset: "
-                        f"rebuild it with `smac-bench datasets build {dataset_id}`")
-    return load_buffer(dataset_id, device), dataset_id, _reference_scores(dataset_id)
-
-
-def _reference_scores(dataset_id: str | None) -> dict[str, float] | None:
-    if dataset_id is None:
-        return None
-    try:
-        from smac_bench.data import reference_scores
-
-        lo, hi = reference_scores(dataset_id)
-        return {"random": float(lo), "expert": float(hi)}
-    except (ImportError, KeyError, ValueError, OSError, UserError):
-        return None
 
 
 def _seed_everything(seed: int) -> None:
@@ -299,8 +269,8 @@ def check_halves(cfg: RunConfig) -> None:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if not hasattr(factory, "use_halves") or torch.device(cfg.device).type != "cpu":
-        raise UserError(f"--halves needs a CPU run of an agent that supports it (smac, oracle), "
-                        f"not {cfg.algo} on {cfg.device}: drop --halves")
+        raise UserError(f"two-thread update halves need a CPU run of an agent that supports them (smac, oracle), "
+                        f"not {cfg.algo} on {cfg.device}")
 
 
 def run_experiment(

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from smac_bench.errors import UserError
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -99,7 +101,9 @@ register(Recipe(
 
 
 def get_recipe(dataset_id: str) -> Recipe:
-    """The recipe of ``dataset_id``; ``KeyError`` if there is none."""
+    """The recipe of ``dataset_id``; a one-line :class:`UserError` naming the known ones if there is none."""
+    if dataset_id not in RECIPES:
+        raise UserError(f"no recipe for dataset {dataset_id!r}: known ones are {', '.join(sorted(RECIPES))}")
     return RECIPES[dataset_id]
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from smac_bench.data import minari_io
-from smac_bench.envs import ENV_IDS, task_family
+from smac_bench.envs import family_spec, task_family
 from smac_bench.errors import UserError
-from smac_bench.recipes import RECIPES, Recipe, sac_config
+from smac_bench.recipes import Recipe, get_recipe, sac_config
 from smac_bench.recipes.features import task_features
 from smac_bench.recipes.rollout import RANDOM, Episode, mean_return, rollout
 from smac_bench.recipes.snapshots import load_snapshots, snapshot_dir, train_snapshots
+from smac_bench.utils.progress import ProgressFn
 
 REQUIREMENT_PACKAGES = ("smac-bench", "minari", "gymnasium", "mujoco", "numpy")
 
@@ -34,12 +35,6 @@ def requirements() -> list[str]:
         except PackageNotFoundError:
             continue
     return out
-
-
-def get_recipe(dataset_id: str) -> Recipe:
-    if dataset_id not in RECIPES:
-        raise UserError(f"no recipe for dataset {dataset_id!r}: known ones are {', '.join(sorted(RECIPES))}")
-    return RECIPES[dataset_id]
 
 
 def snapshot_schedule(num_policies: int, transitions_per_task: int):
@@ -69,7 +64,7 @@ def collect(
     max_episode_steps: int | None = None,
     snapshots: str | Path | None = None,
     eval_tasks: int | None = None,
-    progress: bool = True,
+    progress: ProgressFn | None = None,
 ) -> tuple[list[Episode], dict[str, Any]]:
     """Roll out a recipe's behaviour on its training tasks; returns episodes and provenance."""
     fam = task_family(recipe.family)
@@ -122,7 +117,7 @@ def build(
     snapshots: str | Path | None = None,
     sac_overrides: dict[str, Any] | None = None,
     eval_tasks: int | None = None,
-    progress: bool = True,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Build and install ``dataset_id``; returns a summary (timings, sizes).
 
@@ -133,6 +128,7 @@ def build(
             build tiny datasets this way).
         sac_overrides: fields of the SAC config for ``from_scratch`` (e.g. a tiny step budget).
         eval_tasks: score fresh snapshots on only the first ``eval_tasks`` test tasks (tests).
+        progress: receives the rollout's (and snapshot training's) progress events.
     """
     recipe = get_recipe(dataset_id)
     if seed is not None:
@@ -140,7 +136,7 @@ def build(
     summary: dict[str, Any] = {"dataset_id": dataset_id}
     if from_scratch:
         if recipe.behaviour != "snapshots":
-            raise UserError(f"{dataset_id} is scripted: there is nothing to train, drop --from-scratch")
+            raise UserError(f"{dataset_id} is scripted: it has no behaviour snapshots to retrain from scratch")
         cfg = replace(sac_config(recipe), **(sac_overrides or {}))
         t0 = time.perf_counter()
         fam = task_family(recipe.family)
@@ -168,7 +164,7 @@ def build(
         meta["custom"] = custom
     t1 = time.perf_counter()
     minari_io.write_dataset(
-        dataset_id, ENV_IDS[recipe.family][0], episodes, description=recipe.description,
+        dataset_id, family_spec(recipe.family).env_id, episodes, description=recipe.description,
         algorithm_name=meta["behaviour_policy"].get("algorithm", meta["behaviour_policy"]["kind"]),
         ref_min_score=meta.pop("ref_min_score"), ref_max_score=meta.pop("ref_max_score"),
         requirements=requirements(), smac_bench_meta=meta,

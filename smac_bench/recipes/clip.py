@@ -1,4 +1,7 @@
-"""Render a ``sawyer-manip`` episode to an animated GIF (``smac-bench render``).
+"""Render a ``sawyer-manip`` episode to an animated GIF (``smac-bench render``), replaying the dataset.
+
+It reads the installed offline dataset, so it sits above the data layer (the scripted controller
+alone is :mod:`smac_bench.envs.sawyer.clip`).
 
 Two sources of episodes:
 
@@ -7,23 +10,23 @@ Two sources of episodes:
   so resetting with the episode's recorded seed and reset options and stepping its recorded
   actions reproduces the recorded observations (to float32 rounding, the dtype the dataset is read
   in); :func:`replay_episode` measures the largest deviation and the clip reports it.
-* **scripted**: the task's waypoint controller (test tasks, which have no offline data, or
-  ``--scripted``).
+* **scripted**: the task's waypoint controller (test tasks, which have no offline data, or when
+  asked for).
 
-A missing dataset is a one-line :class:`UserError` that says how to build it (``--scripted``
-renders without it), rather than a silent switch to another kind of episode.
+A missing dataset is a one-line :class:`UserError` that says how to build it (the scripted
+controller renders without it), rather than a silent switch to another kind of episode.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from smac_bench.envs import family_spec
+from smac_bench.envs.sawyer.clip import check_out, make_render_env, render_scripted_episode, write_gif
 from smac_bench.errors import UserError
 
 DATASET_FAMILY = "sawyer-manip"
@@ -50,77 +53,9 @@ class OfflineEpisode:
         return len(self.actions)
 
 
-def _check_out(out: str | Path, every: int, size: int) -> Path:
-    out = Path(out)
-    if out.suffix.lower() != ".gif":
-        raise UserError(f"--out {out} must end in .gif")
-    if every < 1 or size < 16:
-        raise UserError("--every must be >= 1 and --size >= 16")
-    return out
-
-
-def _make_env(task_id: int, size: int):
-    from smac_bench.envs.sawyer.env import SawyerManipEnv
-
-    env = SawyerManipEnv(render_mode="rgb_array", width=size, height=size)
-    try:
-        env.family.task(task_id)
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    return env
-
-
-def _write_gif(frames: list[np.ndarray], out: Path, frame_ms: int) -> None:
-    """Write ``frames`` as a looping GIF, atomically (temporary file + rename)."""
-    from PIL import Image
-
-    images = [Image.fromarray(np.asarray(f)) for f in frames]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gif", dir=out.parent)
-    os.close(fd)
-    try:
-        images[0].save(tmp, save_all=True, append_images=images[1:], duration=frame_ms, loop=0)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a plain file gets the usual mode
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-# ---------------------------------------------------------------------------------- scripted
-def render_scripted_episode(task_id: int, out: str | Path, steps: int | None = None, every: int = 4,
-                            size: int = 320, noise_std: float = 0.0, seed: int = 0) -> dict[str, object]:
-    """Roll out the scripted controller of task ``task_id`` and write every ``every``-th frame to
-    the GIF ``out`` (written atomically). Returns ``{"frames", "steps", "success"}``.
-
-    Raises :class:`UserError` for an unknown task id, a non-``.gif`` path, or no OpenGL backend.
-    """
-    from smac_bench.envs.sawyer.scripted import ScriptedPolicy
-
-    out = _check_out(out, every, size)
-    env = _make_env(task_id, size)
-    horizon = steps if steps is not None else env.family.max_episode_steps
-    obs, info = env.reset(seed=seed, options={"task_id": task_id})
-    policy = ScriptedPolicy(env.task, noise_std=noise_std, seed=seed)
-    frames = [env.render()]
-    success = bool(info["success"])
-    for t in range(horizon):
-        obs, _, _, _, info = env.step(policy(obs))
-        success = success or bool(info["success"])
-        if (t + 1) % every == 0:
-            frames.append(env.render())
-    env.close()
-    _write_gif(frames, out, int(round(1000 * env.dt * every)))  # real time
-    return {"frames": len(frames), "steps": horizon, "success": success}
-
-
 # ----------------------------------------------------------------------------------- offline
 def _dataset_id() -> str:
-    from smac_bench.data import DATASETS
-
-    return DATASETS[DATASET_FAMILY]
+    return family_spec(DATASET_FAMILY).dataset_id
 
 
 def offline_episode(task_id: int, episode: int = -1, dataset_id: str | None = None) -> OfflineEpisode | None:
@@ -136,14 +71,14 @@ def offline_episode(task_id: int, episode: int = -1, dataset_id: str | None = No
     dataset_id = dataset_id or _dataset_id()
     if not minari_io.is_installed(dataset_id):
         raise UserError(f"dataset {dataset_id} is not installed in {minari_io.datasets_root()}: run "
-                        f"`smac-bench datasets build {DATASET_FAMILY}` (or render with --scripted)")
+                        f"`smac-bench datasets build {DATASET_FAMILY}` (or render the scripted controller)")
     check_family(dataset_id, minari_io.read_metadata(dataset_id))
     rows = minari_io.episode_table(dataset_id)
     mine = [i for i, r in enumerate(rows) if r["task_id"] == task_id]
     if not mine:
         return None
     if not -len(mine) <= episode < len(mine):
-        raise UserError(f"--episode {episode} is out of range: the dataset holds {len(mine)} episodes of "
+        raise UserError(f"episode {episode} is out of range: the dataset holds {len(mine)} episodes of "
                         f"task {task_id} (use 0..{len(mine) - 1}, or -1 for the last)")
     rank = episode % len(mine)
     index = mine[rank]
@@ -201,8 +136,8 @@ def render_episode(task_id: int, out: str | Path, *, episode: int = -1, scripted
     scripted controller was used. If a replay drifts from the recorded observations by more than
     :data:`REPLAY_TOLERANCE` the result says so in ``note`` (the clip shows the replay).
     """
-    out = _check_out(out, every, size)
-    env = _make_env(task_id, size)  # validates the task id
+    out = check_out(out, every, size)
+    env = make_render_env(task_id, size)  # validates the task id
     fam = env.family
     ep, note = None, ""
     if scripted:
@@ -221,7 +156,7 @@ def render_episode(task_id: int, out: str | Path, *, episode: int = -1, scripted
                 **render_scripted_episode(task_id, out, steps, every, size, noise_std, seed)}
     result = replay_episode(ep, env, every=every, steps=steps)
     env.close()
-    _write_gif(result["frames"], out, int(round(1000 * env.dt * every)))
+    write_gif(result["frames"], out, int(round(1000 * env.dt * every)))
     n = len(result["rewards"])
     note = ""
     if result["max_obs_error"] > REPLAY_TOLERANCE:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from smac_bench.envs import make_env
+from smac_bench.utils.progress import Counter, ProgressFn
 from smac_bench.utils.threads import single_thread
 
 # A policy maps inputs [N, in_dim], standard-normal noise [N, act_dim] (or None for its mean
@@ -61,7 +62,7 @@ def rollout(
     deterministic: bool = False,
     schedule: Callable[[int, int], int] | None = None,
     max_episode_steps: int | None = None,
-    progress: bool = False,
+    progress: ProgressFn | None = None,
     desc: str = "rollout",
     max_envs: int | None = None,
 ) -> list[Episode]:
@@ -78,18 +79,16 @@ def rollout(
         max_episode_steps: shorter episodes than the env's limit (tiny test datasets).
         max_envs: run the tasks in groups of at most this many envs (bounds memory for heavy
             envs such as Sawyer scenes). Part of a recipe: the grouping sets the policy batches.
+        progress / desc: progress events (steps, or tasks when grouped) under the key ``desc``.
     """
-    from tqdm.auto import tqdm
-
     if max_envs and len(task_ids) > max_envs:
         out_eps: list[Episode] = []
-        bar = tqdm(total=len(task_ids), disable=not progress, desc=desc, unit="task")
+        bar = Counter(progress, desc, len(task_ids), "task")
         for lo in range(0, len(task_ids), max_envs):
             group = task_ids[lo : lo + max_envs]
             out_eps += rollout(family, group, policies, features, seed, transitions_per_task, episodes_per_task,
                                deterministic, schedule, max_episode_steps)
             bar.update(len(group))
-        bar.close()
         return out_eps
 
     if (transitions_per_task is None) == (episodes_per_task is None):
@@ -122,7 +121,7 @@ def rollout(
     for i in range(n):
         start(i)
     total = n * (transitions_per_task or (episodes_per_task or 0) * limit)
-    bar = tqdm(total=total, disable=not progress, desc=desc, unit="step", smoothing=0.1)
+    bar = Counter(progress, desc, total, "step")
     active = list(range(n))
     with single_thread():  # small batched MLPs: one thread is fastest, esp. on a busy machine
         while active:
@@ -160,7 +159,6 @@ def rollout(
                 still.append(i)
             bar.update(len(active))
             active = still
-    bar.close()
     for env in envs:
         env.close()
     return [ep for eps in out for ep in eps]

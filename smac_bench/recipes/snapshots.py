@@ -21,6 +21,7 @@ from smac_bench.recipes.features import task_features
 from smac_bench.recipes.policies import SnapshotPolicy
 from smac_bench.recipes.rollout import RANDOM, mean_return, rollout
 from smac_bench.utils.io import atomic_write_json
+from smac_bench.utils.progress import Counter, ProgressFn
 
 
 def snapshot_dir(family: str) -> Path:
@@ -67,12 +68,14 @@ def evaluate(family: str, policy: SnapshotPolicy | None, task_ids: list[int], se
 
 def train_snapshots(family: str, out_dir: str | Path, config: Any, seed: int = 0, num_snapshots: int = 6,
                     eval_episodes: int = 2, eval_task_ids: list[int] | None = None,
-                    max_episode_steps: int | None = None, progress: bool = True) -> dict[str, Any]:
+                    max_episode_steps: int | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Train the task-aware SAC on the training tasks and write ``num_snapshots`` snapshots.
 
     Afterwards each snapshot and the random policy are scored on the *test* tasks (task-aware,
     mean actions): the random score is ``ref_min_score`` and the best snapshot's is
-    ``ref_max_score`` of every dataset built from these snapshots.
+    ``ref_max_score`` of every dataset built from these snapshots. With ``progress`` the SAC
+    training shows its own bar (``algos/sac.py`` still draws with tqdm) and each scored snapshot
+    is reported as an event.
     """
     from smac_bench.algos.sac import train_task_aware_sac
 
@@ -89,13 +92,14 @@ def train_snapshots(family: str, out_dir: str | Path, config: Any, seed: int = 0
 
     t0 = time.perf_counter()
     summary = train_task_aware_sac(lambda: make_env(family), fam.train_ids, lambda k: task_features(family, k),
-                                   config, seed, steps, on_snapshot, progress)
+                                   config, seed, steps, on_snapshot, progress is not None)
     train_s = time.perf_counter() - t0
     test = list(eval_task_ids or fam.test_ids)
+    scored = Counter(progress, f"score {family} snapshots", len(entries), "snapshot")
     for e in entries:
         e["test_return"], e["test_return_std"] = evaluate(
             family, SnapshotPolicy.load(out / e["file"]), test, seed + 1, eval_episodes, max_episode_steps)
-        print(f"  {e['file']}: {e['env_steps']} steps, test return {e['test_return']:.1f}", flush=True)
+        scored.update(1, status=f"{e['file']}: {e['env_steps']} steps, test return {e['test_return']:.1f}")
     rand_mean, rand_std = evaluate(family, None, test, seed + 1, max(eval_episodes, 3), max_episode_steps)
     best = max(entries, key=lambda e: e["test_return"])
     index = {
