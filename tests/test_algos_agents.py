@@ -215,7 +215,7 @@ def test_a_failing_half_raises_instead_of_hanging(buffer, monkeypatch) -> None:
     def broken_target(*args, **kwargs):
         raise RuntimeError("target failed")
 
-    monkeypatch.setattr(agent, "_bellman_target", broken_target)  # the critic half waits for the target
+    monkeypatch.setattr(agent, "bellman_target", broken_target)  # the critic half waits for the target
     with pytest.raises(RuntimeError, match="target failed"):
         agent.train_offline(buffer, 1)
     monkeypatch.undo()
@@ -280,8 +280,10 @@ def test_registry_presets_and_interface() -> None:
     smac = agent_config("smac", "paper")
     assert (smac.awac_beta, smac.decoder_hidden, smac.meta_batch, smac.batch_size, smac.context_size) == (
         100.0, (64, 64), 4, 128, 64)
-    with pytest.raises(ValueError, match="unknown algorithm"):
+    with pytest.raises(UserError, match="unknown algo 'nope'"):
         agent_config("nope")
+    with pytest.raises(UserError, match="unknown preset 'huge'"):
+        agent_config("smac", "huge")
     agent = make_agent("smac", 3, 2, {"latent_dim": 2, "critic_hidden": [8], "policy_hidden": [8]}, seed=0)
     assert agent.infer_posterior(torch.zeros(4, 0, 6)).batch_shape == (4, 2)
     assert agent.infer_posterior(torch.zeros(4, 5, 6)).batch_shape == (4, 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.data.buffer import MultiTaskBuffer, sample, sample_context
 
 
 def _buffer(capacity=None):
@@ -64,3 +64,30 @@ def test_capacity_truncates_and_unknown_task_is_a_clear_error():
     assert buf.sizes.tolist() == [2, 2, 2]
     with pytest.raises(ValueError, match="task 5 is not in this buffer"):
         buf.sample([5], 1)
+
+
+def _old_pooled(offline, online, slots, n, generator):
+    """The two-buffer sampler the agents used before the named-buffer one (kept to pin its random stream)."""
+    n_off = offline.sizes[slots]
+    total = n_off + online.sizes[slots]
+    idx = (torch.rand(len(slots), n, generator=generator) * total[:, None]).long()
+    from_off = idx < n_off[:, None]
+    i_off, i_on = idx.clamp(max=offline.capacity - 1), (idx - n_off[:, None]).clamp(0, online.capacity - 1)
+    rows = slots[:, None]
+    return torch.where(from_off[..., None], offline.obs[rows, i_off], online.obs[rows, i_on])
+
+
+def test_pooled_sampling_draws_uniformly_over_the_union_of_named_buffers():
+    offline = _buffer()
+    online = MultiTaskBuffer(offline.task_ids, 8, 2, 1)
+    online.add(1, np.full((6, 2), 5000.0), np.ones((6, 1)), np.ones(6), np.ones((6, 2)), np.zeros(6))
+    slots = torch.tensor([0, 1, 0, 2])
+    got = sample([offline, online], slots, 4000, torch.Generator().manual_seed(3)).obs
+    assert torch.equal(got, _old_pooled(offline, online, slots, 4000, torch.Generator().manual_seed(3)))
+    from_online = (got[0, :, 0] == 5000).float().mean()  # task 1: 4 offline rows, 6 online ones
+    assert abs(float(from_online) - 0.6) < 0.05
+    assert not (got[1, :, 0] == 5000).any()  # task 3 has no online rows
+    ctx = sample_context([offline], slots, 5, torch.Generator().manual_seed(1))
+    assert torch.equal(ctx, offline.sample_context([1, 3, 1, 7], 5, torch.Generator().manual_seed(1)))
+    three = sample([offline, online, online], slots, 50, torch.Generator().manual_seed(0)).obs
+    assert three.shape == (4, 50, 2)

@@ -139,5 +139,35 @@ def test_offline_only_agent_repeats_offline_end_scores_without_reevaluating(tmp_
 
 
 def test_halves_refused_for_an_agent_without_them(tmp_path):
-    with pytest.raises(UserError, match="--halves needs .* toy-scripted"):
+    with pytest.raises(UserError, match="halves need .* toy-scripted"):
         _run(_cfg(tmp_path), halves=True)
+
+
+def test_restore_from_a_run_gives_the_trained_agents_actions(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from smac_bench.algos.base import agent_config, make_agent
+    from smac_bench.harness.restore import restore
+
+    # Hidden widths other than the preset's: JSON turns them into lists, the restored config needs tuples.
+    agent_cfg = dataclasses.replace(agent_config("smac", "smoke"), critic_hidden=(24, 24), policy_hidden=(20,))
+    schedule = Schedule(offline_updates=20, online_env_steps=0, eval_every_updates=10, eval_every_env_steps=100,
+                        num_runs=1, num_exploration_trajectories=1, num_offline_tasks=2)
+    cfg = RunConfig(algo="smac", env="toy", seed=3, preset="smoke", out=tmp_path, schedule=schedule,
+                    agent_config=agent_cfg)
+    buffer = harness_toy.toy_buffer()
+    run_experiment(cfg, buffer=buffer, env_spec=harness_toy.toy_spec(horizon=5))
+    trained = make_agent("smac", 2, 1, agent_cfg, seed=3)
+    trained.train_offline(buffer, 10)
+    trained.train_offline(buffer, 10)
+    obs, z = np.random.default_rng(0).normal(size=(6, 2)), torch.randn(6, agent_cfg.latent_dim)
+    expected = trained.act(obs, z, deterministic=True)
+    ckpt = cfg.run_dir / "checkpoints" / "offline_end"
+    for source in (cfg.run_dir, ckpt, ckpt / "agent"):
+        agent = restore(source, checkpoint="offline_end")
+        assert agent.config == agent_cfg and agent.num_updates == 20
+        np.testing.assert_array_equal(agent.act(obs, z, deterministic=True), expected)
+    with pytest.raises(UserError, match="online_end"):
+        restore(cfg.run_dir, checkpoint="online_end")

@@ -3,11 +3,24 @@
 * ``"smac"`` — :class:`~smac_bench.algos.smac.SMACAgent`
 * ``"oracle"`` — :class:`~smac_bench.algos.oracle.OracleAgent` (true rewards online)
 * ``"offline-pearl"`` — :class:`~smac_bench.algos.pearl.OfflinePEARLAgent`
+
+All three are :class:`~smac_bench.algos.latent_ac.LatentActorCritic` s; ``sac.py`` is the
+task-aware SAC the dataset recipes use, not a registered agent.
 """
 
 from smac_bench.algos import oracle, pearl, smac  # noqa: F401  (registration side effects)
-from smac_bench.algos.base import AGENTS, Agent, OnlineSetting, agent_config, make_agent, register_agent
+from smac_bench.algos.base import (
+    AGENTS,
+    PRESETS,
+    Agent,
+    AgentEntry,
+    OnlineSetting,
+    agent_config,
+    make_agent,
+    register_agent,
+    registered_agent,
+)
 from smac_bench.algos.config import LatentACConfig, PEARLConfig, SMACConfig
 
-__all__ = ["AGENTS", "Agent", "LatentACConfig", "OnlineSetting", "PEARLConfig", "SMACConfig", "agent_config",
-           "make_agent", "register_agent"]
+__all__ = ["AGENTS", "PRESETS", "Agent", "AgentEntry", "LatentACConfig", "OnlineSetting", "PEARLConfig",
+           "SMACConfig", "agent_config", "make_agent", "register_agent", "registered_agent"]

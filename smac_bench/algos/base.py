@@ -13,9 +13,17 @@ Lifecycle used by the harness (``smac_bench.harness``)::
     actions = agent.act(obs, z, deterministic=True)      # obs [N, obs_dim], z [N, latent_dim]
     agent.save(directory); agent.load(directory)
 
-Plugging in an outside algorithm means subclassing :class:`Agent` and registering a factory
-with :func:`register_agent`; see the example at the bottom of this module's docstring in the
-README ("Adding an algorithm").
+Plugging in an outside algorithm means subclassing :class:`Agent` (set ``name``, and
+``trains_online`` / ``supports_halves`` where they differ from the defaults) and registering it
+with its preset function::
+
+    @register_agent("my-algo", my_preset)        # my_preset("smoke" | "quick" | "paper") -> config
+    class MyAgent(Agent): ...
+
+The registry checks preset names, so a preset function only maps each of :data:`PRESETS` to a
+config. The harness rebuilds a saved agent from its run's ``config.json``
+(:func:`smac_bench.harness.restore.restore`): the factory is called with the recorded config, and
+``load`` must restore what ``save`` wrote. The README's "Adding an algorithm" shows a full example.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import torch
 from torch.distributions import Normal
 
 from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.errors import UserError
 
 
 @dataclass
@@ -61,8 +70,16 @@ class Agent(abc.ABC):
     trains_online: ClassVar[bool] = True
     """``False`` for offline-only agents: the harness then skips their online phase and repeats
     their offline-end scores at the online checkpoints instead of re-evaluating an unchanged agent."""
+    supports_halves: ClassVar[bool] = False
+    """``True`` for agents whose update can run its critic and actor halves on two threads
+    (:meth:`use_halves`; the harness's ``halves`` option)."""
     latent_dim: int
     device: torch.device
+
+    def use_halves(self, enabled: bool = True) -> None:
+        """Split each update over two threads (same numbers); only agents with :attr:`supports_halves`."""
+        if enabled:
+            raise UserError(f"{self.name} cannot split its update into two halves")
 
     @abc.abstractmethod
     def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
@@ -104,44 +121,65 @@ class Agent(abc.ABC):
 
 
 AgentFactory = Callable[..., Agent]
-AGENTS: dict[str, tuple[AgentFactory, Callable[[str], Any]]] = {}
+PresetFunction = Callable[[str], Any]
 PRESETS = ("smoke", "quick", "paper")
+"""The named sizes every agent provides a config for."""
 
 
-def register_agent(name: str, preset: Callable[[str], Any]) -> Callable[[AgentFactory], AgentFactory]:
+@dataclass(frozen=True)
+class AgentEntry:
+    """One registered agent: how to build it and its config at each of :data:`PRESETS`."""
+
+    name: str
+    factory: AgentFactory
+    """Usually the :class:`Agent` subclass; called with ``obs_dim, act_dim, config, seed, device``."""
+    preset: PresetFunction
+    """``preset(name)`` is the agent's config (a typed dataclass) at preset ``name``; names are checked first."""
+
+    @property
+    def supports_halves(self) -> bool:
+        return bool(getattr(self.factory, "supports_halves", False))
+
+
+AGENTS: dict[str, AgentEntry] = {}
+"""The agent registry, filled by :func:`register_agent` (importing :mod:`smac_bench.algos` adds the reference agents)."""
+
+
+def register_agent(name: str, preset: PresetFunction) -> Callable[[AgentFactory], AgentFactory]:
     """Decorator: make an agent available to the harness as ``--algo name``.
 
-    ``preset(preset_name)`` returns the agent's typed config dataclass for ``"smoke"``,
-    ``"quick"`` or ``"paper"``.
+    ``preset(preset_name)`` returns the agent's typed config dataclass for one of :data:`PRESETS`
+    (only known names reach it).
     """
 
     def wrap(factory: AgentFactory) -> AgentFactory:
-        AGENTS[name] = (factory, preset)
+        AGENTS[name] = AgentEntry(name, factory, preset)
         return factory
 
     return wrap
 
 
-def _lookup(name: str) -> tuple[AgentFactory, Callable[[str], Any]]:
+def registered_agent(name: str) -> AgentEntry:
+    """The registry entry of agent ``name``; :class:`UserError` naming the known ones if there is none."""
     import smac_bench.algos  # noqa: F401  (registers the reference agents)
 
     if name not in AGENTS:
-        raise ValueError(f"unknown algorithm {name!r}: choose one of {', '.join(sorted(AGENTS))}")
+        raise UserError(f"unknown algo {name!r}: choose one of {', '.join(sorted(AGENTS))}")
     return AGENTS[name]
 
 
 def agent_config(name: str, preset: str = "quick") -> Any:
-    """The config dataclass of agent ``name`` at a named preset (``smoke``, ``quick``, ``paper``)."""
+    """The config dataclass of agent ``name`` at a named preset; :class:`UserError` for unknown names."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    return _lookup(name)[1](preset)
+        raise UserError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    return registered_agent(name).preset(preset)
 
 
 def agent_factory(name: str) -> AgentFactory:
-    """The registered factory (usually the class) of agent ``name``; ``ValueError`` if unknown."""
-    return _lookup(name)[0]
+    """The registered factory (usually the class) of agent ``name``; :class:`UserError` if unknown."""
+    return registered_agent(name).factory
 
 
 def make_agent(name: str, obs_dim: int, act_dim: int, config: Any, seed: int, device: str = "cpu") -> Agent:
-    """Build a registered agent; ``ValueError`` naming the known ones for an unknown ``name``."""
+    """Build a registered agent; :class:`UserError` naming the known ones for an unknown ``name``."""
     return agent_factory(name)(obs_dim=obs_dim, act_dim=act_dim, config=config, seed=seed, device=device)

@@ -14,21 +14,40 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from smac_bench.algos.config import config_to_dict
+from smac_bench.algos.config import LatentACConfig, config_to_dict
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.utils.io import atomic_write_json, atomic_write_with
 
-if TYPE_CHECKING:
-    from smac_bench.algos.smac import LatentActorCritic
-
 FORMAT_VERSION = 1
 WEIGHTS, STATE = "weights.safetensors", "state.json"
+
+
+class Checkpointable(Protocol):
+    """What a checkpoint holds of an agent: its identity, networks, optimiser, random streams and counters."""
+
+    name: str
+    obs_dim: int
+    act_dim: int
+    seed: int
+    config: LatentACConfig
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    act_generator: torch.Generator
+    np_rng: np.random.Generator
+    num_updates: int
+    num_env_steps: int
+    online_buffer: MultiTaskBuffer | None
+    device: torch.device
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Every network by name (the weights' key prefixes)."""
 
 
 def _sha256(path: Path) -> str:
@@ -66,7 +85,7 @@ def optimizer_from_flat(optimizer: torch.optim.Optimizer, tensors: dict[str, tor
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def save_agent(agent: LatentActorCritic, directory: str | Path) -> None:
+def save_agent(agent: Checkpointable, directory: str | Path) -> None:
     """Write ``agent`` into ``directory`` (created if needed); see the module docstring for the layout."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -101,7 +120,7 @@ def save_agent(agent: LatentActorCritic, directory: str | Path) -> None:
     atomic_write_json(directory / STATE, state)
 
 
-def load_agent(agent: LatentActorCritic, directory: str | Path) -> None:
+def load_agent(agent: Checkpointable, directory: str | Path) -> None:
     """Restore what :func:`save_agent` wrote into an agent built with the same name, dims and config."""
     directory = Path(directory)
     if not (directory / STATE).is_file() or not (directory / WEIGHTS).is_file():
@@ -129,4 +148,3 @@ def load_agent(agent: LatentActorCritic, directory: str | Path) -> None:
     meta = state["online_buffer"]
     agent.online_buffer = None if meta is None else MultiTaskBuffer.from_state(
         {k[len("online."):]: v for k, v in tensors.items() if k.startswith("online.")}, meta, agent.device)
-    agent.last_rollouts = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -104,37 +105,44 @@ _QUICK_NETS = dict(encoder_hidden=(128, 128), policy_hidden=(256, 256), critic_h
 
 
 def smac_preset(preset: str) -> SMACConfig:
-    """:class:`SMACConfig` at ``smoke`` / ``quick`` / ``paper``."""
-    if preset == "paper":
-        return SMACConfig()
-    if preset == "quick":
-        return SMACConfig(**_QUICK_NETS, online_tasks_per_iter=4, online_prior_steps=200,
-                          online_posterior_steps=200, online_updates_per_iter=1200, online_batch_size=128,
-                          online_capacity=10_000)
-    if preset == "smoke":
-        return SMACConfig(**_SMOKE_NETS, decoder_hidden=(16, 16), online_tasks_per_iter=2, online_prior_steps=20,
-                          online_posterior_steps=20, online_updates_per_iter=20, online_batch_size=32,
-                          rollout_context_size=32, online_capacity=2_000)
-    raise UserError(f"unknown preset {preset!r}: choose smoke, quick or paper")
+    """:class:`SMACConfig` at ``smoke`` / ``quick`` / ``paper`` (the registry checks the name)."""
+    return {
+        "paper": SMACConfig,
+        "quick": lambda: SMACConfig(**_QUICK_NETS, online_tasks_per_iter=4, online_prior_steps=200,
+                                    online_posterior_steps=200, online_updates_per_iter=1200,
+                                    online_batch_size=128, online_capacity=10_000),
+        "smoke": lambda: SMACConfig(**_SMOKE_NETS, decoder_hidden=(16, 16), online_tasks_per_iter=2,
+                                    online_prior_steps=20, online_posterior_steps=20, online_updates_per_iter=20,
+                                    online_batch_size=32, rollout_context_size=32, online_capacity=2_000),
+    }[preset]()
 
 
 def pearl_preset(preset: str) -> PEARLConfig:
-    """:class:`PEARLConfig` at ``smoke`` / ``quick`` / ``paper``."""
-    if preset == "paper":
-        return PEARLConfig()
-    if preset == "quick":
-        return PEARLConfig(**_QUICK_NETS)
-    if preset == "smoke":
-        return PEARLConfig(**_SMOKE_NETS)
-    raise UserError(f"unknown preset {preset!r}: choose smoke, quick or paper")
+    """:class:`PEARLConfig` at ``smoke`` / ``quick`` / ``paper`` (the registry checks the name)."""
+    return {"paper": PEARLConfig, "quick": lambda: PEARLConfig(**_QUICK_NETS),
+            "smoke": lambda: PEARLConfig(**_SMOKE_NETS)}[preset]()
 
 
 C = TypeVar("C", bound=LatentACConfig)
+D = TypeVar("D")
 
 
 def config_to_dict(config: LatentACConfig) -> dict[str, Any]:
     """JSON-ready dict of a config (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def config_from_dict(values: Mapping[str, Any], cls: type[D]) -> D:
+    """The dataclass ``cls`` from a dict of its fields (e.g. read back from JSON, where tuples became lists).
+
+    Raises :class:`UserError` naming unknown fields.
+    """
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    return cls(**{k: tuple(v) if "tuple" in str(hints[k]) else v for k, v in values.items()})
 
 
 def coerce_config(config: Any, cls: type[C]) -> C:
@@ -145,13 +153,7 @@ def coerce_config(config: Any, cls: type[C]) -> C:
     if isinstance(config, cls):
         out = dataclasses.replace(config)
     elif isinstance(config, dict):
-        hints = typing.get_type_hints(cls)
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            raise UserError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        values = {k: tuple(v) if "tuple" in str(hints[k]) else v for k, v in config.items()}
-        out = cls(**values)
+        out = config_from_dict(config, cls)
     else:
         raise UserError(f"expected a {cls.__name__} (or a dict of its fields), got {type(config).__name__}")
     for f in fields(out):

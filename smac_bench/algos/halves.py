@@ -67,3 +67,24 @@ class Halves:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def run_update_halves(halves: Halves | None, prepare: Callable[[], None], critic: Callable[[], A],
+                      actor: Callable[[], B], handoffs: Sequence[Handoff]) -> tuple[A, B]:
+    """``prepare``, then the ``critic`` and ``actor`` halves of one update; returns their results.
+
+    Serially (``halves`` is ``None``) the order is ``prepare, critic, actor``. With ``halves`` the
+    critic half runs on the calling thread while ``prepare`` then ``actor`` run on the helper:
+    the critic half draws no random numbers, so the draws keep the serial order (``prepare``'s
+    first) and the results are bit-identical. ``prepare`` typically offers the Bellman target the
+    critic half waits for.
+    """
+    if halves is None:
+        prepare()
+        return critic(), actor()
+
+    def prepare_then_actor() -> B:
+        prepare()
+        return actor()
+
+    return halves.run(critic, prepare_then_actor, handoffs)

@@ -1,4 +1,4 @@
-"""The online (self-supervised) phase shared by SMAC and the oracle, and pooled buffer sampling.
+"""The online (self-supervised) phase shared by SMAC and the oracle.
 
 One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
 
@@ -7,72 +7,29 @@ One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
    at the budget), with ``z ~ N(0, I)`` re-drawn every step;
 3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn every step
    from ``q(z | c)``, ``c`` a fresh context of the task (offline and online data pooled) per episode;
-4. every new transition gets the reward the agent's ``_label_rewards`` returns — SMAC: the frozen
+4. every new transition gets the reward the agent's ``label_rewards`` returns — SMAC: the frozen
    decoder's ``r_hat(s, a, z_label)``, ``z_label ~ q(z | c_offline)`` drawn once per episode from
    *offline* context of the same task; the oracle: the env's reward — and enters the online buffer;
 5. ``online_updates_per_iter`` actor-critic updates on offline + online data, encoder/decoder frozen.
 
 All envs of an iteration are stepped in lock-step and their actions come from one batched policy call.
+The phase talks to the agent only through :class:`OnlineLearner`'s public members.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from smac_bench.algos import losses
-from smac_bench.data.buffer import FIELDS, Batch, MultiTaskBuffer
+from smac_bench.algos.base import OnlineSetting
+from smac_bench.algos.config import SMACConfig
+from smac_bench.data.buffer import MultiTaskBuffer, sample_context
 from smac_bench.errors import UserError
-
-if TYPE_CHECKING:
-    from smac_bench.algos.base import OnlineSetting
-    from smac_bench.algos.smac import SMACAgent
-
-
-# ---------------------------------------------------------------------- pooled sampling
-def _pooled_indices(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
-                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Uniform indices into the union of each slot's rows: ``(offline_idx, online_idx, from_offline)``."""
-    n_off = offline.sizes[slots]
-    total = n_off + online.sizes[slots] if online is not None else n_off
-    u = torch.rand(len(slots), n, device=offline.device, generator=generator)
-    idx = (u * total[:, None]).long()
-    if online is None:
-        return idx, None, torch.ones_like(idx, dtype=torch.bool)
-    from_offline = idx < n_off[:, None]
-    return idx.clamp(max=offline.capacity - 1), (idx - n_off[:, None]).clamp(0, online.capacity - 1), from_offline
-
-
-def _gather(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
-            generator: torch.Generator, names: tuple[str, ...]) -> list[torch.Tensor]:
-    i_off, i_on, from_off = _pooled_indices(offline, online, slots, n, generator)
-    rows = slots[:, None]
-    out = []
-    for name in names:
-        x = getattr(offline, name)[rows, i_off]
-        if online is not None:
-            x = torch.where(from_off[..., None], x, getattr(online, name)[rows, i_on])
-        out.append(x)
-    return out
-
-
-def sample_pooled(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
-                  generator: torch.Generator) -> Batch:
-    """``n`` transitions per slot drawn uniformly from the pooled offline + online data: fields ``[T, n, dim]``.
-
-    Both buffers must hold the same task list (slot ``k`` is the same task in each). Uniform over
-    the union means each source is picked in proportion to its size, as in rlkit's single replay buffer.
-    """
-    return Batch(*_gather(offline, online, slots, n, generator, FIELDS))
-
-
-def sample_context(offline: MultiTaskBuffer, online: MultiTaskBuffer | None, slots: torch.Tensor, n: int,
-                   generator: torch.Generator) -> torch.Tensor:
-    """Context ``[T, n, obs + act + 1]`` of ``(s, a, r)`` rows from the pooled data."""
-    return torch.cat(_gather(offline, online, slots, n, generator, ("obs", "actions", "rewards")), dim=-1)
 
 
 # ---------------------------------------------------------------------- rollouts
@@ -81,7 +38,7 @@ class Rollout:
     """Transitions of one collection phase, flattened over envs (env ``i``'s steps are contiguous).
 
     ``true_rewards`` are kept for diagnostics only (label error, returns); what the learner stores
-    is ``labels``, filled in by the agent's ``_label_rewards``.
+    is ``labels``, filled in by the agent's ``label_rewards``.
     """
 
     task_ids: np.ndarray
@@ -95,16 +52,51 @@ class Rollout:
     labels: np.ndarray | None = None
 
 
-def _posterior(agent: SMACAgent, offline: MultiTaskBuffer, online: MultiTaskBuffer | None,
+class OnlineLearner(Protocol):
+    """What the online phase needs of an agent (SMAC and the oracle implement it)."""
+
+    config: SMACConfig
+    obs_dim: int
+    act_dim: int
+    latent_dim: int
+    device: torch.device
+    generator: torch.Generator
+    """Training randomness: contexts, latents and policy samples of the rollouts."""
+    np_rng: np.random.Generator
+    """Env seeds and the tasks visited."""
+    online_buffer: MultiTaskBuffer | None
+    last_rollouts: list[Rollout]
+    num_env_steps: int
+
+    def check_buffer(self, buffer: MultiTaskBuffer) -> None:
+        """``ValueError`` unless the offline buffer fits the agent."""
+
+    def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and variances ``[T, L]`` of ``q(z | c)`` for context ``[T, C, dim]``."""
+
+    def sample_actions(self, obs: torch.Tensor, z: torch.Tensor, deterministic: bool,
+                       generator: torch.Generator) -> torch.Tensor:
+        """Policy actions ``[N, act_dim]`` for ``obs [N, obs_dim]`` and ``z [N, L]``."""
+
+    def label_rewards(self, rollout: Rollout) -> np.ndarray:
+        """The reward stored for each transition of ``rollout`` (``[N]`` or ``[N, 1]``)."""
+
+    def train_updates(self, sources: Mapping[str, MultiTaskBuffer], num_updates: int, batch_size: int,
+                      is_online: bool) -> dict[str, float]:
+        """Gradient updates on the named buffers; mean diagnostics."""
+
+
+def _posterior(agent: OnlineLearner, sources: Sequence[MultiTaskBuffer],
                task_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    slots = offline.slots(task_ids)
-    context = sample_context(offline, online, slots, agent.config.rollout_context_size, agent.generator)
-    mu, var = agent.encoder.posterior_params(context)
+    """Means and standard deviations of ``q(z | c)``, ``c`` drawn from the pooled ``sources``, per task."""
+    slots = sources[0].slots(task_ids)
+    context = sample_context(sources, slots, agent.config.rollout_context_size, agent.generator)
+    mu, var = agent.posterior_params(context)
     return mu, var.sqrt()
 
 
 @torch.no_grad()
-def collect(agent: SMACAgent, envs: list, task_ids: np.ndarray, quota: int, use_posterior: bool,
+def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, use_posterior: bool,
             offline: MultiTaskBuffer, online: MultiTaskBuffer) -> Rollout:
     """Exactly ``quota`` steps on every env, in episodes; one batched policy call per step.
 
@@ -127,17 +119,17 @@ def collect(agent: SMACAgent, envs: list, task_ids: np.ndarray, quota: int, use_
             obs[i], _ = envs[i].reset(seed=seed, options={"task_id": int(task_ids[i])})
             ep_return[i] = 0.0
         tasks = [int(task_ids[i]) for i in idx]
-        mu, std = _posterior(agent, offline, None, tasks)  # label z: offline context only
+        mu, std = _posterior(agent, [offline], tasks)  # label z: offline context only
         z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
         if use_posterior:
-            mu_pol[idx], std_pol[idx] = _posterior(agent, offline, online, tasks)
+            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, online], tasks)
 
     begin(list(range(n_env)))
     while active.any():
         idx = np.flatnonzero(active)
         z = losses.reparam_sample(mu_pol[idx], std_pol[idx], agent.generator)
         obs_t = torch.as_tensor(obs[idx], device=agent.device)
-        actions = agent._policy_sample(obs_t, z, False, agent.generator).cpu().numpy()
+        actions = agent.sample_actions(obs_t, z, False, agent.generator).cpu().numpy()
         labels_z = z_label[idx].cpu().numpy()
         restart = []
         for j, i in enumerate(idx):
@@ -180,7 +172,7 @@ def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
 
 
 # ---------------------------------------------------------------------- the phase
-def train_online(agent: SMACAgent, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
+def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
     """Run whole online iterations until at least ``num_env_steps`` env steps were collected.
 
     Returns mean metrics: ``env_steps`` (collected in this call), ``episodes``, ``episode_return``
@@ -189,7 +181,7 @@ def train_online(agent: SMACAgent, setting: OnlineSetting, num_env_steps: int) -
     """
     cfg = agent.config
     offline = setting.offline
-    agent._check_buffer(offline)
+    agent.check_buffer(offline)
     tasks = [int(t) for t in setting.task_ids]
     missing = sorted(set(tasks) - set(offline.task_ids))
     if missing:
@@ -211,13 +203,14 @@ def train_online(agent: SMACAgent, setting: OnlineSetting, num_env_steps: int) -
                 if quota <= 0:
                     continue
                 rollout = collect(agent, envs, task_ids, quota, use_posterior, offline, online)
-                rollout.labels = np.asarray(agent._label_rewards(rollout), dtype=np.float32).reshape(-1, 1)
+                rollout.labels = np.asarray(agent.label_rewards(rollout), dtype=np.float32).reshape(-1, 1)
                 _store(online, rollout)
                 agent.last_rollouts.append(rollout)
                 collected += len(rollout.obs)
                 returns += rollout.episode_returns
                 label_err.append(np.abs(rollout.labels - rollout.true_rewards).mean())
-            stats = agent._train(offline, online, cfg.online_updates_per_iter, cfg.online_batch_size, is_online=True)
+            stats = agent.train_updates({"offline": offline, "online": online}, cfg.online_updates_per_iter,
+                                        cfg.online_batch_size, is_online=True)
             for k, v in stats.items():
                 update_stats[k] = update_stats.get(k, 0.0) + v
             iterations += 1

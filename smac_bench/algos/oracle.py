@@ -22,7 +22,7 @@ class OracleAgent(SMACAgent):
 
     name: ClassVar[str] = "oracle"
 
-    def _label_rewards(self, rollout: Rollout) -> np.ndarray:
+    def label_rewards(self, rollout: Rollout) -> np.ndarray:
         """The env's rewards, as observed."""
         return rollout.true_rewards.copy()
 

@@ -21,7 +21,7 @@ import torch
 from smac_bench.algos import losses
 from smac_bench.algos.base import register_agent
 from smac_bench.algos.config import PEARLConfig, pearl_preset
-from smac_bench.algos.smac import LatentActorCritic, Stats, _flatten
+from smac_bench.algos.latent_ac import LatentActorCritic, Stats, per_transition
 from smac_bench.data.buffer import Batch
 
 
@@ -33,27 +33,35 @@ class OfflinePEARLAgent(LatentActorCritic):
     config_cls = PEARLConfig
     config: PEARLConfig
 
-    def _update(self, batch: Batch, context: torch.Tensor, is_online: bool) -> Stats:
+    def update(self, batch: Batch, context: torch.Tensor, is_online: bool) -> Stats:
         cfg = self.config
-        t, b, _ = batch.obs.shape
         mu, var = self.encoder.posterior_params(context)
         z_task = losses.reparam_sample(mu, var.sqrt(), self.generator)
         kl = losses.latent_kl_loss(mu, var, "sum")
-        z_grad = z_task[:, None].expand(t, b, -1).reshape(t * b, -1)
+        z_grad = per_transition(z_task, batch.obs.shape[1])  # the encoder learns through the critic
         z = z_grad.detach()
-        f = _flatten(batch)
-        target = self._bellman_target(f, z, cfg.alpha)
-        q = self.critic(torch.cat([f["obs"], f["actions"], z_grad], -1))  # encoder learns through the critic
-        critic_loss = losses.critic_loss(q, target)
-        mean, log_std = self.policy(torch.cat([f["obs"], z], -1))
-        pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
-        log_pi = losses.tanh_gaussian_log_prob(pre, mean, log_std)
-        q_pi = self.critic(torch.cat([f["obs"], torch.tanh(pre), z], -1), detach_weights=True).amin(0)
-        actor_loss = (losses.sac_policy_loss(log_pi, q_pi, cfg.alpha)
-                      + losses.gaussian_regulariser(mean, log_std, cfg.policy_mean_reg, cfg.policy_std_reg))
-        self._step(critic_loss + cfg.kl_weight * kl + actor_loss)
+        flat = batch.flatten()
+        critic_loss, q = self.critic_loss(flat, z_grad, self.bellman_target(flat, z, cfg.alpha))
+        actor_loss = self.actor_loss(flat, z)
+        self.step(critic_loss + cfg.kl_weight * kl + actor_loss)
         return {"critic_loss": critic_loss.detach(), "actor_loss": actor_loss.detach(), "kl": kl.detach(),
                 "q_mean": q.detach().mean()}
+
+    def critic_loss(self, flat: Batch, z_grad: torch.Tensor,
+                    target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sum_j mean (Q_j(s, a, z) - y)^2`` with ``z`` carrying the encoder's gradient; also ``Q``."""
+        q = self.critic(torch.cat([flat.obs, flat.actions, z_grad], -1))
+        return losses.critic_loss(q, target), q
+
+    def actor_loss(self, flat: Batch, z: torch.Tensor) -> torch.Tensor:
+        """SAC actor loss on a reparameterised sample (critic weights fixed) plus PEARL's regulariser."""
+        cfg = self.config
+        mean, log_std = self.policy(torch.cat([flat.obs, z], -1))
+        pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
+        log_pi = losses.tanh_gaussian_log_prob(pre, mean, log_std)
+        q_pi = self.critic(torch.cat([flat.obs, torch.tanh(pre), z], -1), detach_weights=True).amin(0)
+        return (losses.sac_policy_loss(log_pi, q_pi, cfg.alpha)
+                + losses.gaussian_regulariser(mean, log_std, cfg.policy_mean_reg, cfg.policy_std_reg))
 
 
 register_agent("offline-pearl", pearl_preset)(OfflinePEARLAgent)

@@ -26,12 +26,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from smac_bench.algos.base import agent_config, make_agent  # noqa: E402
 from smac_bench.data.buffer import MultiTaskBuffer  # noqa: E402
 from smac_bench.errors import UserError  # noqa: E402
-from smac_bench.harness.envpool import make_pool
+from smac_bench.harness.envpool import make_pool  # noqa: E402
 from smac_bench.harness.evaluate import evaluate_tasks  # noqa: E402
 from smac_bench.harness.protocol import ProtocolV1, offline_task_ids  # noqa: E402
+from smac_bench.harness.restore import restore  # noqa: E402
 from smac_bench.harness.results import read_config  # noqa: E402
 from smac_bench.harness.run import EnvSpec, family_spec  # noqa: E402
 from smac_bench.utils.io import atomic_write_text  # noqa: E402
@@ -63,15 +63,6 @@ def zshift_table(
         from smac_bench.harness.run import load_offline_buffer
 
         buffer, _, _ = load_offline_buffer(cfg["env"], device)
-    try:
-        agent_cfg = agent_config(cfg["algo"], cfg["preset"])
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if dataclasses.is_dataclass(agent_cfg) and cfg.get("agent_config"):
-        names = {f.name for f in dataclasses.fields(agent_cfg)}
-        agent_cfg = dataclasses.replace(agent_cfg, **{k: v for k, v in cfg["agent_config"].items()
-                                                      if k in names and not isinstance(v, (dict, list))})
-    agent = make_agent(cfg["algo"], cfg["obs_dim"], cfg["act_dim"], agent_cfg, seed=cfg["seed"], device=device)
     base = ProtocolV1.from_dict(cfg["protocol"])
     protocol = dataclasses.replace(base, num_runs=max(num_runs, 1))
     tasks = [k for k in offline_task_ids(spec.train_ids, protocol.num_offline_tasks) if k in set(buffer.task_ids)]
@@ -79,7 +70,7 @@ def zshift_table(
     frames = []
     try:
         for ckpt in ckpts:
-            agent.load(run_dir / "checkpoints" / ckpt / "agent")
+            agent = restore(run_dir, checkpoint=ckpt, device=device)
             for source in ("offline", "exploration"):
                 df = evaluate_tasks(agent, pool, tasks, protocol, cfg["seed"], source, "train", buffer=buffer,
                                     max_envs=(cfg.get("schedule") or {}).get("max_eval_envs"))

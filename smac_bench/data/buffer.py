@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 FIELDS = ("obs", "actions", "rewards", "next_obs", "terminals")
+CONTEXT_FIELDS = ("obs", "actions", "rewards")
+"""A context transition is ``(s, a, r)``: what tells tasks apart."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class Batch:
     rewards: torch.Tensor
     next_obs: torch.Tensor
     terminals: torch.Tensor
+
+    def flatten(self) -> Batch:
+        """The same transitions with tasks and samples merged: fields ``[T * B, dim]``."""
+        return Batch(*(getattr(self, name).reshape(-1, getattr(self, name).shape[-1]) for name in FIELDS))
 
 
 class MultiTaskBuffer:
@@ -143,28 +149,17 @@ class MultiTaskBuffer:
     def __len__(self) -> int:
         return int(self.sizes.sum())
 
-    def _indices(self, slots: torch.Tensor, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        sizes = self.sizes[slots]
-        if bool((sizes == 0).any()):
-            raise ValueError("cannot sample from a task with no transitions")
-        u = torch.rand(len(slots), n, device=self.device, generator=generator)
-        return (u * sizes[:, None]).long()
-
     def sample(
         self, task_ids: Sequence[int] | torch.Tensor, batch_size: int, generator: torch.Generator | None = None
     ) -> Batch:
         """``batch_size`` transitions per task, uniformly with replacement: fields ``[T, B, dim]``."""
-        slots = self.slots(task_ids)
-        idx = self._indices(slots, batch_size, generator)
-        rows = slots[:, None]
-        return Batch(*(getattr(self, name)[rows, idx] for name in FIELDS))
+        return sample([self], self.slots(task_ids), batch_size, generator)
 
     def sample_context(
         self, task_ids: Sequence[int] | torch.Tensor, context_size: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Context transitions per task as ``[T, C, obs_dim + act_dim + 1]`` rows of ``(s, a, r)``."""
-        b = self.sample(task_ids, context_size, generator)
-        return torch.cat([b.obs, b.actions, b.rewards], dim=-1)
+        return sample_context([self], self.slots(task_ids), context_size, generator)
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
@@ -199,6 +194,59 @@ class MultiTaskBuffer:
         for name in (*FIELDS, "sizes"):
             setattr(self, name, getattr(self, name).to(self.device))
         return self
+
+
+# ---------------------------------------------------------------------- sampling from several buffers
+def _pooled_rows(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int,
+                 generator: torch.Generator | None, names: Sequence[str]) -> list[torch.Tensor]:
+    """Fields ``names`` of ``n`` rows per slot, drawn uniformly from the union of the sources' rows.
+
+    One uniform number per row picks a position in the concatenation ``source 0 | source 1 | ...``
+    of the slot's filled rows; each source is read at its share of the positions (clamped
+    elsewhere, then discarded). One draw per row whatever the number of sources, so the random
+    stream does not depend on how the data is split between buffers.
+    """
+    sizes = [src.sizes[slots] for src in sources]
+    total = sizes[0]
+    for size in sizes[1:]:
+        total = total + size
+    if bool((total == 0).any()):
+        raise ValueError("cannot sample from a task with no transitions")
+    u = torch.rand(len(slots), n, device=sources[0].device, generator=generator)
+    position = (u * total[:, None]).long()
+    rows = slots[:, None]
+    if len(sources) == 1:
+        return [getattr(sources[0], name)[rows, position] for name in names]
+    starts, start = [], torch.zeros_like(total)
+    for size in sizes:
+        starts.append(start)
+        start = start + size
+    out = []
+    for name in names:
+        picked = None
+        for src, begin in zip(sources, starts, strict=True):
+            local = (position - begin[:, None]).clamp(0, src.capacity - 1)
+            x = getattr(src, name)[rows, local]
+            picked = x if picked is None else torch.where((position >= begin[:, None])[..., None], x, picked)
+        out.append(picked)
+    return out
+
+
+def sample(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int,
+           generator: torch.Generator | None = None) -> Batch:
+    """``n`` transitions per slot, uniformly from the pooled rows of ``sources``: fields ``[T, n, dim]``.
+
+    Every source must hold the same task list (slot ``k`` is the same task in each). Uniform over
+    the union means each source is picked in proportion to its size, as in rlkit's single replay
+    buffer; an agent names which of its buffers (offline data, online replay, ...) to pool.
+    """
+    return Batch(*_pooled_rows(sources, slots, n, generator, FIELDS))
+
+
+def sample_context(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Context ``[T, n, obs + act + 1]`` of ``(s, a, r)`` rows drawn like :func:`sample`."""
+    return torch.cat(_pooled_rows(sources, slots, n, generator, CONTEXT_FIELDS), dim=-1)
 
 
 def context_dim(obs_dim: int, act_dim: int) -> int:

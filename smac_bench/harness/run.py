@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from smac_bench.algos.base import Agent, OnlineSetting, agent_factory, make_agent
+from smac_bench.algos.base import Agent, OnlineSetting, registered_agent
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig
@@ -34,6 +34,7 @@ from smac_bench.harness.datasets import load_offline_buffer
 from smac_bench.harness.datasets import reference_scores as _reference_scores
 from smac_bench.harness.envpool import make_pool
 from smac_bench.harness.evaluate import evaluate_agent
+from smac_bench.harness.restore import AgentSpec, env_dims, restore
 from smac_bench.harness.results import (
     CONFIG_FILE,
     EPISODE_COLUMNS,
@@ -179,15 +180,14 @@ class _Run:
         self.last_score: float | None = None
 
     # -------------------------------------------------------------- resume
-    def restore(self) -> bool:
-        """Continue from ``checkpoints/latest`` if there is one; drop rows written after it."""
+    def resume(self) -> bool:
+        """Continue from ``checkpoints/latest`` if there is one (its agent is already restored); drop rows after it."""
         latest = self.dir / "checkpoints" / "latest"
         if not (latest / STATE_FILE).is_file():
             self.episodes = self.episodes.iloc[0:0]
             self.metrics = self.metrics.iloc[0:0]
             return False
         state = json.loads((latest / STATE_FILE).read_text())
-        self.agent.load(latest / "agent")
         _set_rng_state(state["rng"])
         self.offline_done, self.online_done = int(state["offline_done"]), int(state["online_done"])
         self.wall_s = float(state.get("wall_s", 0.0))
@@ -263,12 +263,8 @@ class _Run:
 
 
 def check_halves(cfg: RunConfig) -> None:
-    """:class:`UserError` unless ``cfg`` is a CPU run of an agent with ``use_halves`` (SMAC, the oracle)."""
-    try:
-        factory = agent_factory(cfg.algo)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if not hasattr(factory, "use_halves") or torch.device(cfg.device).type != "cpu":
+    """:class:`UserError` unless ``cfg`` is a CPU run of an agent that ``supports_halves`` (SMAC, the oracle)."""
+    if not registered_agent(cfg.algo).supports_halves or torch.device(cfg.device).type != "cpu":
         raise UserError(f"two-thread update halves need a CPU run of an agent that supports them (smac, oracle), "
                         f"not {cfg.algo} on {cfg.device}")
 
@@ -287,7 +283,7 @@ def run_experiment(
 
     ``buffer`` and ``env_spec`` default to the family's offline dataset (built if missing) and
     the registered env; tests pass their own. Writes everything into ``cfg.run_dir``.
-    ``halves`` (CPU, agents with ``use_halves``) splits each update over two threads; same numbers.
+    ``halves`` (CPU, agents that ``supports_halves``) splits each update over two threads; same numbers.
     """
     if torch_threads:
         torch.set_num_threads(torch_threads)
@@ -302,16 +298,10 @@ def run_experiment(
     else:
         ref = _reference_scores(cfg.dataset_id)
     _seed_everything(cfg.seed)
-    probe = spec.make_env()
-    obs_dim, act_dim = int(np.prod(probe.observation_space.shape)), int(np.prod(probe.action_space.shape))
-    probe.close()
-    try:
-        agent = make_agent(cfg.algo, obs_dim, act_dim, cfg.agent_config, seed=cfg.seed, device=cfg.device)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    obs_dim, act_dim = env_dims(spec.make_env)
+    registered_agent(cfg.algo)  # an unknown algo fails before anything is written
     if halves:
         check_halves(cfg)
-        agent.use_halves()
     config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
               "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads(),
               "halves": halves}
@@ -323,9 +313,15 @@ def run_experiment(
                                 "resume with the original options or choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / CONFIG_FILE, config)
+    if resume and (run_dir / "checkpoints" / "latest" / STATE_FILE).is_file():
+        agent = restore(run_dir, checkpoint="latest", device=cfg.device)
+    else:
+        agent = AgentSpec(cfg.algo, obs_dim, act_dim, cfg.seed, cfg.agent_config).build(cfg.device)
+    if halves:
+        agent.use_halves()
     run = _Run(cfg, spec, buffer, agent, progress)
     if resume:
-        run.restore()
+        run.resume()
     else:
         run.episodes, run.metrics = run.episodes.iloc[0:0], run.metrics.iloc[0:0]
     run.progress(ProgressEvent(cfg.seed, "offline" if run.offline_done < cfg.schedule.offline_updates else "online",

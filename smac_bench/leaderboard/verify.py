@@ -69,37 +69,24 @@ def verification_seeds(submission_sha256: str, count: int, salt: str = DEFAULT_S
     return seeds
 
 
-def _agent_config(algo: str, config: Mapping[str, Any]) -> Any:
-    """The agent config to build the agent with: config.json's resolved ``agent_config`` (a dict the
-    agent factories coerce into their dataclass), else the named preset's."""
-    from smac_bench.algos.base import agent_config
-
-    values = config.get("agent_config")
-    if isinstance(values, Mapping):
-        return dict(values)
-    return agent_config(algo, str(config.get("preset", "quick")))
-
-
 def harness_evaluator(req: EvalRequest) -> pd.DataFrame:
-    """Default :data:`Evaluator`: build the registered agent, load the checkpoint, run protocol v1."""
+    """Default :data:`Evaluator`: restore the registered agent from the checkpoint, run protocol v1."""
     import smac_bench
-    from smac_bench.algos.base import make_agent
+    from smac_bench.algos.base import registered_agent
     from smac_bench.harness.evaluate import EnvPool, evaluate_tasks
     from smac_bench.harness.protocol import ProtocolV1
+    from smac_bench.harness.restore import restore
     from smac_bench.harness.run import family_spec
 
     family = smac_bench.task_family(req.env)
     spec = family_spec(req.env)
-    probe = spec.make_env()
-    obs_dim, act_dim = int(np.prod(probe.observation_space.shape)), int(np.prod(probe.action_space.shape))
-    probe.close()
+    run_config = {"preset": "quick", **req.config, "algo": req.algo, "env": req.env}
     try:
-        agent = make_agent(req.algo, obs_dim, act_dim, _agent_config(req.algo, req.config), seed=req.train_seed,
-                           device=req.device)
-    except ValueError as exc:
+        registered_agent(req.algo)
+    except UserError as exc:
         raise UserError(f"cannot re-evaluate algo {req.algo!r}: {exc} (only registered agents can be "
                         "verified)") from None
-    agent.load(req.checkpoint_dir)
+    agent = restore(req.checkpoint_dir, run_config=run_config, seed=req.train_seed, device=req.device)
     pool = EnvPool(spec.make_env)
     try:
         return evaluate_tasks(agent, pool, family.test_ids, ProtocolV1(), req.eval_seed, "exploration", "test")

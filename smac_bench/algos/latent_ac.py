@@ -1,0 +1,224 @@
+"""The latent-context actor-critic that SMAC, the oracle and offline PEARL share.
+
+Networks: a context encoder ``q(z | c)``, optionally a reward decoder ``r_hat(s, a, z)``, a
+tanh-Gaussian policy ``pi(a | s, z)`` and twin critics ``Q_j(s, a, z)`` with target copies, all
+trained by one (multi-group) Adam. What differs between the agents is only their update
+(:meth:`LatentActorCritic.update`): the loss functions of :mod:`smac_bench.algos.losses`, composed.
+
+Training data come from a set of *named* buffers (``"offline"``, ``"online"``, ...); an agent says
+which names feed its actor-critic batches (:attr:`~LatentActorCritic.batch_sources`) and its
+encoder contexts (:attr:`~LatentActorCritic.context_sources`), and :mod:`smac_bench.data.buffer`
+draws from their pooled rows.
+
+Randomness: network init uses ``derive_seed(seed, "init")`` (built on CPU, then moved, so weights
+do not depend on the device); training draws from ``generator``, ``act`` from ``act_generator``
+(evaluation never shifts training's random numbers), env seeds from ``np_rng``. The global
+torch/numpy RNGs are never used.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch.distributions import Normal
+
+from smac_bench.algos import checkpoint, losses
+from smac_bench.algos.base import Agent, OnlineSetting
+from smac_bench.algos.config import LatentACConfig, coerce_config
+from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
+from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
+from smac_bench.algos.online import Rollout
+from smac_bench.data import buffer as buffers
+from smac_bench.data.buffer import Batch, MultiTaskBuffer, context_dim
+from smac_bench.utils.seeding import derive_seed, numpy_generator, torch_generator
+
+Stats = dict[str, torch.Tensor]
+"""Per-update diagnostics (detached scalars), averaged over a training call."""
+
+
+def per_transition(z_task: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Task latents ``[T, L]`` repeated for each of a task's ``batch_size`` transitions: ``[T * B, L]``."""
+    t = z_task.shape[0]
+    return z_task[:, None].expand(t, batch_size, -1).reshape(t * batch_size, -1)
+
+
+class LatentActorCritic(Agent):
+    """Networks, sampling, acting, inference and checkpoints shared by SMAC, the oracle and offline PEARL.
+
+    Subclasses set :attr:`name`, :attr:`config_cls`, :attr:`uses_decoder` and implement :meth:`update`.
+    """
+
+    config_cls: ClassVar[type[LatentACConfig]] = LatentACConfig
+    uses_decoder: ClassVar[bool] = False
+    batch_sources: ClassVar[tuple[str, ...]] = ("offline", "online")
+    """Buffers whose pooled rows feed the actor-critic batches (those present in a training call)."""
+    context_sources: ClassVar[tuple[str, ...]] = ("offline", "online")
+    """Buffers whose pooled rows feed the encoder's contexts."""
+
+    def __init__(self, obs_dim: int, act_dim: int, config: LatentACConfig | dict, seed: int,
+                 device: str | torch.device = "cpu") -> None:
+        self.config = cfg = coerce_config(config, self.config_cls)
+        self.obs_dim, self.act_dim, self.seed = int(obs_dim), int(act_dim), int(seed)
+        self.latent_dim = cfg.latent_dim
+        self.context_dim = context_dim(self.obs_dim, self.act_dim)
+        self.device = torch.device(device)
+        z_in = self.obs_dim + self.act_dim + cfg.latent_dim
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(seed, "init"))
+            self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim)
+            self.decoder = (RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden)
+                            if self.uses_decoder else None)
+            self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim)
+            self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        for module in self.modules().values():
+            module.to(self.device)
+        context_params = list(self.encoder.parameters())
+        if self.decoder is not None:
+            context_params += list(self.decoder.parameters())
+        # One Adam, three groups: identical to separate optimisers, one fused kernel launch per step.
+        self.optimizer = torch.optim.Adam(
+            [{"params": context_params, "lr": cfg.context_lr},
+             {"params": list(self.critic.parameters()), "lr": cfg.critic_lr},
+             {"params": list(self.policy.parameters()), "lr": cfg.policy_lr}],
+            fused=self.device.type in ("cpu", "cuda"),
+        )
+        self.generator = torch_generator(derive_seed(seed, "train"), self.device)
+        self.act_generator = torch_generator(derive_seed(seed, "act"), self.device)
+        self.np_rng: np.random.Generator = numpy_generator(derive_seed(seed, "env"))
+        self.num_updates = 0
+        self.num_env_steps = 0
+        self.online_buffer: MultiTaskBuffer | None = None
+        self.last_rollouts: list[Rollout] = []
+
+    # ------------------------------------------------------------------ structure
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Every network by name (the checkpoint's key prefixes)."""
+        mods = {"encoder": self.encoder, "policy": self.policy, "critic": self.critic,
+                "target_critic": self.target_critic}
+        if self.decoder is not None:
+            mods["decoder"] = self.decoder
+        return mods
+
+    def check_buffer(self, buffer: MultiTaskBuffer) -> None:
+        """``ValueError`` unless ``buffer`` fits this agent: dims, device, no empty task."""
+        if (buffer.obs_dim, buffer.act_dim) != (self.obs_dim, self.act_dim):
+            raise ValueError(f"buffer has obs/act dims {buffer.obs_dim}/{buffer.act_dim}, "
+                             f"agent expects {self.obs_dim}/{self.act_dim}")
+        a, b = buffer.device, self.device
+        if a.type != b.type or (a.index is not None and b.index is not None and a.index != b.index):
+            raise ValueError(f"buffer is on {a}, agent on {b}: move it with buffer.to({str(b)!r})")
+        if bool((buffer.sizes == 0).any()):
+            raise ValueError("every task in the offline buffer needs at least one transition")
+
+    # ------------------------------------------------------------------ training
+    def sample_meta_batch(self, sources: Mapping[str, MultiTaskBuffer],
+                          batch_size: int) -> tuple[Batch, torch.Tensor]:
+        """Tasks drawn with replacement, then their transitions and contexts from the named buffers.
+
+        ``sources["offline"]`` fixes the task list (every buffer holds the same tasks, slot by slot).
+        """
+        slots = torch.randint(len(sources["offline"].task_ids), (self.config.meta_batch,), device=self.device,
+                              generator=self.generator)
+        batch = buffers.sample(_named(sources, self.batch_sources), slots, batch_size, self.generator)
+        context = buffers.sample_context(_named(sources, self.context_sources), slots, self.config.context_size,
+                                         self.generator)
+        return batch, context
+
+    def train_updates(self, sources: Mapping[str, MultiTaskBuffer], num_updates: int, batch_size: int,
+                      is_online: bool) -> dict[str, float]:
+        """``num_updates`` gradient updates on meta-batches from ``sources``; returns mean diagnostics."""
+        totals: Stats = {}
+        for _ in range(num_updates):
+            batch, context = self.sample_meta_batch(sources, batch_size)
+            for k, v in self.update(batch, context, is_online).items():
+                totals[k] = totals[k] + v if k in totals else v.clone()
+        return {k: float(v) / num_updates for k, v in totals.items()} if num_updates else {}
+
+    def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
+        self.check_buffer(buffer)
+        return self.train_updates({"offline": buffer}, int(num_updates), self.config.batch_size, is_online=False)
+
+    def train_online(self, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
+        return {}
+
+    def update(self, batch: Batch, context: torch.Tensor, is_online: bool) -> Stats:
+        """One gradient update on a meta-batch ``[T, B, ...]`` and its context ``[T, C, ...]``."""
+        raise NotImplementedError
+
+    def bellman_target(self, batch: Batch, z: torch.Tensor, alpha: float) -> torch.Tensor:
+        """``y = scale r + (1 - d) gamma (min_j Q'_j(s', a') - alpha log pi(a'|s'))``, ``a' ~ pi(.|s', z)``; no grad.
+
+        ``batch`` is flat (``[N, dim]`` fields) and ``z`` is ``[N, L]``.
+        """
+        cfg = self.config
+        with torch.no_grad():
+            mean, log_std = self.policy(torch.cat([batch.next_obs, z], -1))
+            pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
+            next_q = self.target_critic(torch.cat([batch.next_obs, torch.tanh(pre), z], -1)).amin(0)
+            next_log_pi = (losses.tanh_gaussian_log_prob(pre, mean, log_std).unsqueeze(-1) if alpha
+                           else torch.zeros_like(next_q))
+            return losses.td_target(batch.rewards, batch.terminals, next_q, next_log_pi,
+                                    cfg.gamma, cfg.reward_scale, alpha)
+
+    def step(self, loss: torch.Tensor) -> None:
+        """One backward pass, one Adam step, Polyak-average the target critics."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.apply_gradients()
+
+    def apply_gradients(self) -> None:
+        """One Adam step on the accumulated gradients, Polyak-average the target critics."""
+        self.optimizer.step()
+        polyak_update(self.target_critic.parameters(), self.critic.parameters(), self.config.tau)
+        self.num_updates += 1
+
+    # ------------------------------------------------------------------ inference and acting
+    def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means and variances ``[T, L]`` of ``q(z | c)`` (differentiable; no checks)."""
+        return self.encoder.posterior_params(context)
+
+    @torch.no_grad()
+    def infer_posterior(self, context: torch.Tensor) -> Normal:
+        context = torch.as_tensor(context, dtype=torch.float32, device=self.device)
+        if context.dim() != 3 or context.shape[-1] != self.context_dim:
+            raise ValueError(f"context must be [T, C, {self.context_dim}], got {list(context.shape)}")
+        if context.shape[1] == 0:
+            return self.prior(context.shape[0])
+        return self.encoder(context)
+
+    def sample_actions(self, obs: torch.Tensor, z: torch.Tensor, deterministic: bool,
+                       generator: torch.Generator) -> torch.Tensor:
+        """``tanh(u)``, ``u ~ N(mu(s, z), sigma(s, z))`` drawn from ``generator`` (``tanh(mu)`` if deterministic)."""
+        mean, log_std = self.policy(torch.cat([obs, z], -1))
+        if deterministic:
+            return torch.tanh(mean)
+        return torch.tanh(losses.reparam_sample(mean, log_std.exp(), generator))
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, z: torch.Tensor, deterministic: bool = False) -> np.ndarray:
+        """Actions in ``[-1, 1]^act_dim`` (the action box of every smac-bench env)."""
+        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
+        z = torch.as_tensor(z, dtype=torch.float32).to(self.device)
+        if obs_t.dim() != 2 or obs_t.shape[1] != self.obs_dim or z.shape != (obs_t.shape[0], self.latent_dim):
+            raise ValueError(f"act expects obs [N, {self.obs_dim}] and z [N, {self.latent_dim}], "
+                             f"got {list(obs_t.shape)} and {list(z.shape)}")
+        return self.sample_actions(obs_t, z, deterministic, self.act_generator).cpu().numpy()
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, directory: str | Path) -> None:
+        checkpoint.save_agent(self, directory)
+
+    def load(self, directory: str | Path) -> None:
+        checkpoint.load_agent(self, directory)
+        self.last_rollouts = []
+
+
+def _named(sources: Mapping[str, MultiTaskBuffer], names: tuple[str, ...]) -> list[MultiTaskBuffer]:
+    """The buffers called ``names`` that this training call has, in the order of ``names``."""
+    return [sources[name] for name in names if name in sources]
