@@ -223,3 +223,16 @@ class SawyerManipEnv(MetaTaskMixin, _SawyerScene):
                  split: str | None = None) -> None:
         _SawyerScene.__init__(self, reward_type, render_mode, width, height, camera)
         self._init_family(task_id, task_ids, split)
+
+
+class SawyerManipV1Env(SawyerManipEnv):
+    """``smac_bench/SawyerManip-v1``: the same scenes, dynamics, observation and rewards as v0, on
+    the ``sawyer-manip-v1`` task list, where each layout hosts several sibling tasks.
+
+    Siblings differ only in the aim and hidden goal points, neither of which is observed, and
+    reset draws nothing from the task (the hand starts at :data:`HAND_INIT_POS`, the drawer as the
+    layout has it), so siblings give identical observations for identical actions: only the
+    reward tells them apart.
+    """
+
+    family_name = "sawyer-manip-v1"

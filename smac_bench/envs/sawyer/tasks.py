@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from smac_bench.envs.family import Task, TaskFamily, register_generator
-from smac_bench.envs.sawyer.scene import DRAWER_TRAVEL, OBJECT_KINDS
+from smac_bench.envs.sawyer.scene import DRAWER_TRAVEL, HAND_INIT_POS, OBJECT_KINDS
 
 AIMS: tuple[str, ...] = ("press_button", "open_drawer", "close_drawer", "place_puck", "place_in_tray", "reach")
 AIM_NEEDS: dict[str, frozenset[str]] = {
@@ -247,6 +247,137 @@ def generate(seed: int = 2024) -> TaskFamily:
         "held-out object sets and table cells",
         extra={
             "aims": list(AIMS),
+            "train_combos": [list(c) for c in TRAIN_COMBOS],
+            "test_combos": [list(c) for c in TEST_COMBOS],
+            "cell_m": CELL,
+            "cell_gap_m": CELL_GAP,
+            "train_cell_colour": 0,
+            "test_cell_colour": 1,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------- v1
+# v0 gave every task its own layout, so the observation (object poses, drawer state) named the
+# task and every network learned layout -> aim. In v1 a layout hosts a set of *siblings* that
+# differ only in what the observation cannot show: the aim, and hidden goal points. Only rewards
+# tell siblings apart, which is what makes the family a meta-RL problem.
+SIBLINGS_V1 = 4  # siblings per layout at least: hidden-goal siblings fill up to it
+TRAIN_LAYOUTS_V1, TEST_LAYOUTS_V1 = 30, 8  # 120 training tasks, 35 test tasks
+HAND_CLEARANCE = 0.12  # a reach goal this close to the hand's start (m) would be met at reset
+
+
+def sibling_aims(combo: Sequence[str], drawer_open: bool) -> list[str]:
+    """The aims of a layout's siblings: every aim its objects allow (in :data:`AIMS` order), then
+    further hidden-goal siblings (another place for the puck if there is one, else another point
+    to reach) until there are :data:`SIBLINGS_V1`.
+
+    Every aim is unmet at reset: a drawer that starts open hosts ``close_drawer`` only, a shut
+    one ``open_drawer`` only; goals are placed clear of where the puck and hand start.
+    """
+    aims = [aim for aim in AIMS if AIM_NEEDS[aim] <= set(combo)
+            and aim != ("open_drawer" if drawer_open else "close_drawer")]
+    extra = [a for a in ("place_puck", "reach") if a in aims]  # reach is always allowed
+    for i in range(SIBLINGS_V1 - len(aims)):
+        aims.append(extra[i % len(extra)])
+    return sorted(aims, key=AIMS.index)
+
+
+def _hidden_goal(aim: str, objects: Mapping[str, Any], colour: int, placed: list[np.ndarray],
+                 rng: np.random.Generator) -> list[float] | None:
+    """A goal point for ``aim`` in a cell of ``colour``, clear of every footprint and goal in
+    ``placed`` (so siblings' goals lie >= 12 cm apart), within carrying range of the puck and away
+    from the hand's start; ``None`` if none fits."""
+    for _ in range(50):
+        spot = _place("goal", aim, colour, placed, rng, rotates=False)
+        if spot is None:
+            return None
+        goal = [spot[0], spot[1], round(float(rng.uniform(*GOAL_Z[aim])), 4)]
+        if aim == "place_puck" and math.dist(objects["puck"]["pos"], goal[:2]) > MAX_CARRY:
+            placed.pop()
+            continue
+        if aim == "reach" and math.dist(goal, HAND_INIT_POS) < HAND_CLEARANCE:
+            placed.pop()
+            continue
+        return goal
+    return None
+
+
+def sample_layout_v1(combo: Sequence[str], colour: int, drawer_open: bool,
+                     rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Params of every sibling of one layout: ``combo`` laid out in cells of ``colour`` (as v0 lays
+    out a scene), the drawer (if any) open or shut for all of them, and each hidden-goal sibling's
+    own goal point."""
+    for _ in range(200):
+        placed: list[np.ndarray] = []
+        objects: dict[str, dict[str, Any]] = {}
+        for kind in combo:  # big objects first: they are the hardest to fit
+            pose = _place(kind, kind, colour, placed, rng, rotates=kind in ("button", "drawer"))
+            if pose is None:
+                break
+            objects[kind] = {"pos": [pose[0], pose[1]]}
+            if kind in ("button", "drawer"):
+                objects[kind]["yaw"] = pose[2]
+        else:
+            if "drawer" in objects:
+                opening = rng.uniform(*DRAWER_OPEN_INIT) if drawer_open else 0.0
+                objects["drawer"]["opening"] = round(float(opening), 4)
+            if "tray" in objects and "puck" in objects \
+                    and math.dist(objects["puck"]["pos"], objects["tray"]["pos"]) > MAX_CARRY:
+                continue
+            siblings = []
+            for aim in sibling_aims(combo, drawer_open):
+                goal = None
+                if aim == "place_in_tray":
+                    goal = [*objects["tray"]["pos"], 0.02]
+                elif aim in GOAL_Z:
+                    goal = _hidden_goal(aim, objects, colour, placed, rng)
+                    if goal is None:
+                        break
+                siblings.append({"aim": aim, "objects": objects, "goal": goal})
+            else:
+                return siblings
+    raise RuntimeError(f"could not lay out {combo} with its siblings in colour-{colour} cells")
+
+
+def _split_layouts(n: int, combos: Sequence[tuple[str, ...]], colour: int, first_layout: int,
+                   rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Sibling params of ``n`` layouts whose combos cycle through ``combos``; each task records its
+    ``layout`` index (siblings share it and are contiguous). Drawers start shut and open in turn,
+    so open_drawer and close_drawer get as many layouts each."""
+    tasks, drawers = [], 0
+    for i in range(n):
+        combo = combos[i % len(combos)]
+        drawer_open = "drawer" in combo and drawers % 2 == 1
+        drawers += "drawer" in combo
+        for params in sample_layout_v1(combo, colour, drawer_open, rng):
+            tasks.append({**params, "layout": first_layout + i})
+    return tasks
+
+
+def generate_v1(seed: int = 2025) -> TaskFamily:
+    """``sawyer-manip-v1``: :data:`TRAIN_LAYOUTS_V1` training layouts (white cells,
+    :data:`TRAIN_COMBOS`) and :data:`TEST_LAYOUTS_V1` test layouts (black cells,
+    :data:`TEST_COMBOS`), each hosting its siblings (:func:`sibling_aims`); training ids first."""
+    rng = np.random.default_rng(seed)
+    train = _split_layouts(TRAIN_LAYOUTS_V1, TRAIN_COMBOS, 0, 0, rng)
+    test = _split_layouts(TEST_LAYOUTS_V1, TEST_COMBOS, 1, TRAIN_LAYOUTS_V1, rng)
+    return TaskFamily(
+        name="sawyer-manip-v1",
+        env_id="smac_bench/SawyerManip-v1",
+        tasks=tuple(Task(k, p) for k, p in enumerate(train + test)),
+        train_ids=tuple(range(len(train))),
+        test_ids=tuple(range(len(train), len(train) + len(test))),
+        max_episode_steps=200,
+        seed=seed,
+        description="Sawyer gripper, tasks that share layouts: each table layout hosts 4-5 sibling tasks "
+        "(press, open/close, place in tray, place the puck at or reach hidden points) that only the "
+        "reward tells apart; held-out object sets and table cells",
+        extra={
+            "aims": list(AIMS),
+            "min_siblings": SIBLINGS_V1,
+            "train_layouts": TRAIN_LAYOUTS_V1,
+            "test_layouts": TEST_LAYOUTS_V1,
             "train_combos": [list(c) for c in TRAIN_COMBOS],
             "test_combos": [list(c) for c in TEST_COMBOS],
             "cell_m": CELL,
