@@ -9,6 +9,8 @@ points (so Minari can serialise the spec):
 * ``smac_bench/AntDir-v1`` — :class:`smac_bench.envs.ant_dir.AntDirV1Env` (27-number PEARL observation;
   a variant of ``ant-dir``: the family's dataset still uses v0 until a v1 dataset exists)
 * ``smac_bench/SawyerManip-v0`` — :class:`smac_bench.envs.sawyer.env.SawyerManipEnv`
+* ``smac_bench/SawyerManip-v1`` — :class:`smac_bench.envs.sawyer.env.SawyerManipV1Env` (layouts shared by
+  sibling tasks, task list ``sawyer-manip-v1``; a variant of ``sawyer-manip`` until its dataset exists)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ FAMILIES: dict[str, FamilySpec] = {spec.name: spec for spec in (
         horizon=200,
         dataset_id="smac-bench/sawyer-manip/scripted-v0",
         generator="smac_bench.envs.sawyer.tasks:generate",
+        variants=(("smac_bench/SawyerManip-v1", "smac_bench.envs.sawyer.env:SawyerManipV1Env"),),
     ),
 )}
 
