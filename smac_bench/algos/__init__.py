@@ -11,7 +11,6 @@ task-aware SAC the dataset recipes use, not a registered agent.
 from smac_bench.algos import oracle, pearl, smac  # noqa: F401  (registration side effects)
 from smac_bench.algos.base import (
     AGENTS,
-    PRESETS,
     Agent,
     AgentEntry,
     OnlineSetting,
@@ -21,6 +20,7 @@ from smac_bench.algos.base import (
     registered_agent,
 )
 from smac_bench.algos.config import LatentACConfig, PEARLConfig, SMACConfig
+from smac_bench.presets import PRESETS
 
 __all__ = ["AGENTS", "PRESETS", "Agent", "AgentEntry", "LatentACConfig", "OnlineSetting", "PEARLConfig",
            "SMACConfig", "agent_config", "make_agent", "register_agent", "registered_agent"]

@@ -20,7 +20,7 @@ with its preset function::
     @register_agent("my-algo", my_preset)        # my_preset("smoke" | "quick" | "paper") -> config
     class MyAgent(Agent): ...
 
-The registry checks preset names, so a preset function only maps each of :data:`PRESETS` to a
+The registry checks preset names, so a preset function only maps each of :data:`smac_bench.presets.PRESETS` to a
 config. The harness rebuilds a saved agent from its run's ``config.json``
 (:func:`smac_bench.harness.restore.restore`): the factory is called with the recorded config, and
 ``load`` must restore what ``save`` wrote. The README's "Adding an algorithm" shows a full example.
@@ -41,6 +41,7 @@ from torch.distributions import Normal
 
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
+from smac_bench.presets import check_preset
 
 
 @dataclass
@@ -122,13 +123,11 @@ class Agent(abc.ABC):
 
 AgentFactory = Callable[..., Agent]
 PresetFunction = Callable[[str], Any]
-PRESETS = ("smoke", "quick", "paper")
-"""The named sizes every agent provides a config for."""
 
 
 @dataclass(frozen=True)
 class AgentEntry:
-    """One registered agent: how to build it and its config at each of :data:`PRESETS`."""
+    """One registered agent: how to build it and its config at each of :data:`smac_bench.presets.PRESETS`."""
 
     name: str
     factory: AgentFactory
@@ -142,13 +141,13 @@ class AgentEntry:
 
 
 AGENTS: dict[str, AgentEntry] = {}
-"""The agent registry, filled by :func:`register_agent` (importing :mod:`smac_bench.algos` adds the reference agents)."""
+"""The agent registry, filled by :func:`register_agent` (importing :mod:`smac_bench.algos` adds the reference ones)."""
 
 
 def register_agent(name: str, preset: PresetFunction) -> Callable[[AgentFactory], AgentFactory]:
-    """Decorator: make an agent available to the harness as ``--algo name``.
+    """Decorator: make an agent available to the harness under ``name``.
 
-    ``preset(preset_name)`` returns the agent's typed config dataclass for one of :data:`PRESETS`
+    ``preset(preset_name)`` returns the agent's typed config dataclass for one of :data:`smac_bench.presets.PRESETS`
     (only known names reach it).
     """
 
@@ -170,9 +169,7 @@ def registered_agent(name: str) -> AgentEntry:
 
 def agent_config(name: str, preset: str = "quick") -> Any:
     """The config dataclass of agent ``name`` at a named preset; :class:`UserError` for unknown names."""
-    if preset not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    return registered_agent(name).preset(preset)
+    return registered_agent(name).preset(check_preset(preset))
 
 
 def agent_factory(name: str) -> AgentFactory:
