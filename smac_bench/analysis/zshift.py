@@ -60,7 +60,7 @@ def zshift_table(
     spec = env_spec or family_spec(cfg["env"])
     device = device or cfg.get("device", "cpu")
     if buffer is None:
-        from smac_bench.harness.run import load_offline_buffer
+        from smac_bench.harness.datasets import load_offline_buffer
 
         buffer, _, _ = load_offline_buffer(cfg["env"], device)
     base = ProtocolV1.from_dict(cfg["protocol"])
