@@ -276,7 +276,7 @@ def test_cli_prints_one_line_and_exits_2(copy):
 
 
 def test_compute_budget_option_parsing():
-    from smac_bench.leaderboard.cli import _parse_compute
+    from smac_bench.cli.leaderboard import _parse_compute
 
     assert _parse_compute(["online_env_steps=2000", "gpu_hours=1.5", "notes=a=b"]) == {
         "online_env_steps": 2000, "gpu_hours": 1.5, "notes": "a=b"}
