@@ -1,0 +1,190 @@
+"""sawyer-manip-v1: layouts shared by sibling tasks that only the reward tells apart.
+
+The probe (issue #18 item 2): siblings give identical reset observations, and a classifier that
+watches one task-agnostic policy (a fixed mixture of the layout's scripted controllers) cannot tell
+siblings apart from observations alone, but can once it also sees the rewards.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+
+import smac_bench  # noqa: F401  (registers the envs)
+from smac_bench.envs import task_family
+from smac_bench.envs.family import task_file_sha256
+from smac_bench.envs.sawyer.env import SawyerManipV1Env
+from smac_bench.envs.sawyer.scripted import scripted_action
+from smac_bench.envs.sawyer.tasks import (
+    AIMS,
+    CELL,
+    CELL_GAP,
+    SIBLINGS_V1,
+    TEST_COMBOS,
+    TRAIN_COMBOS,
+    anchors,
+    cell_colour,
+    generate_v1,
+    scene_task,
+)
+
+# The frozen task file: a change here means task ids changed meaning. Never regenerate.
+SHA256_V1 = "2b2ceecb7f3d4c48a075c424e95042e8ebfddbc7c5336cf54efc5c3a80e23a70"
+FAMILY = task_family("sawyer-manip-v1")
+SCENES = {t.task_id: scene_task(t.params) for t in FAMILY.tasks}
+
+
+def _layouts(ids) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for k in ids:
+        out.setdefault(FAMILY.task(k).params["layout"], []).append(k)
+    return out
+
+
+LAYOUTS = _layouts(range(FAMILY.num_tasks))
+
+
+@pytest.fixture(scope="module")
+def env() -> SawyerManipV1Env:
+    return SawyerManipV1Env()
+
+
+def test_frozen_file_is_pinned_and_what_the_generator_gives():
+    assert task_file_sha256("sawyer-manip-v1") == SHA256_V1
+    assert generate_v1(FAMILY.seed).to_json() == FAMILY.to_json()
+
+
+def test_registration():
+    env = gymnasium.make("smac_bench/SawyerManip-v1", task_id=3)
+    assert env.spec.max_episode_steps == FAMILY.max_episode_steps == 200
+    assert env.unwrapped.family.name == "sawyer-manip-v1" and FAMILY.env_id == "smac_bench/SawyerManip-v1"
+    assert env.reset(seed=0)[1]["task_id"] == 3
+
+
+def test_split_sizes_and_siblings():
+    assert len(FAMILY.train_ids) >= 100 and len(FAMILY.test_ids) >= 30
+    train_layouts, test_layouts = _layouts(FAMILY.train_ids), _layouts(FAMILY.test_ids)
+    assert not set(train_layouts) & set(test_layouts)
+    sizes = [len(ks) for ks in LAYOUTS.values()]
+    assert min(sizes) >= SIBLINGS_V1 >= 3 and np.mean(sizes) >= 3
+    for ks in LAYOUTS.values():
+        assert ks == list(range(ks[0], ks[0] + len(ks)))  # siblings are contiguous
+        first = SCENES[ks[0]]
+        assert all(SCENES[k].objects == first.objects for k in ks)  # one layout, one drawer state
+        assert len({(SCENES[k].aim, SCENES[k].goal) for k in ks}) == len(ks)  # no two siblings alike
+    for ids in (FAMILY.train_ids, FAMILY.test_ids):
+        assert {SCENES[k].aim for k in ids} == set(AIMS)
+
+
+def test_test_layouts_are_held_out():
+    train_combos = {SCENES[k].kinds for k in FAMILY.train_ids}
+    test_combos = {SCENES[k].kinds for k in FAMILY.test_ids}
+    assert not train_combos & test_combos
+    assert train_combos <= set(TRAIN_COMBOS) and test_combos <= set(TEST_COMBOS)
+    for ids, colour in ((FAMILY.train_ids, 0), (FAMILY.test_ids, 1)):
+        for k in ids:
+            assert all(cell_colour(x, y) == colour for _, x, y in anchors(SCENES[k])), k
+    train_xy = np.array([(x, y) for k in FAMILY.train_ids for _, x, y in anchors(SCENES[k])])
+    test_xy = np.array([(x, y) for k in FAMILY.test_ids for _, x, y in anchors(SCENES[k])])
+    train_cells = {tuple(c) for c in np.floor(train_xy / CELL).astype(int).tolist()}
+    test_cells = {tuple(c) for c in np.floor(test_xy / CELL).astype(int).tolist()}
+    assert train_cells and test_cells and not train_cells & test_cells
+    assert np.linalg.norm(test_xy[:, None] - train_xy[None], axis=-1).min() >= 2 * CELL_GAP
+
+
+def test_siblings_look_identical_and_start_unsolved(env):
+    """Same seed, same actions: identical observations on every sibling; no aim met at reset."""
+    actions = np.random.default_rng(0).uniform(-1, 1, (15, 4))
+    for ks in LAYOUTS.values():
+        runs = []
+        for k in ks:
+            obs, info = env.reset(seed=11, options={"task_id": k})
+            assert not info["success"], f"task {k} ({SCENES[k].aim}) starts solved"
+            runs.append([obs] + [env.step(a)[0] for a in actions])
+        assert all(np.array_equal(np.array(run), np.array(runs[0])) for run in runs[1:]), ks
+
+
+@pytest.mark.parametrize("aim", AIMS)
+def test_scripted_controller_solves_a_train_and_a_test_sibling(env, aim):
+    for ids in (FAMILY.train_ids, FAMILY.test_ids):
+        k = next(k for k in ids if SCENES[k].aim == aim)
+        obs, _ = env.reset(seed=0, options={"task_id": k})
+        for _ in range(FAMILY.max_episode_steps):
+            obs, reward, _, _, info = env.step(scripted_action(obs, SCENES[k]))
+            if info["success"]:
+                break
+        assert info["success"] and reward == 0.0, f"scripted {aim} failed on task {k}"
+
+
+# ------------------------------------------------------------------------------------- probe
+PROBE_LAYOUTS = (0, 2, 5)  # press/open/2 reaches, close/3 reaches, press/close/2 reaches: solved < 90 steps
+PROBE_CONTEXTS, PROBE_STEPS, NOISE = 2, 90, 0.1
+
+
+def _probe_rollouts(env: SawyerManipV1Env) -> list[tuple[int, int, np.ndarray, float]]:
+    """``(sibling label, context, observation features, return)`` per episode.
+
+    The policy ignores the task: a context is one episode of each of the layout's scripted
+    controllers in a fixed order, each with its own N(0, 0.1^2) action noise. The features are the
+    episode's mean and last observation.
+    """
+    rows = []
+    for layout in PROBE_LAYOUTS:
+        siblings = LAYOUTS[layout]
+        assert len(siblings) == 4
+        controllers = [SCENES[k] for k in siblings]
+        for label, k in enumerate(siblings):
+            for context in range(PROBE_CONTEXTS):
+                for j, controller in enumerate(controllers):
+                    rng = np.random.default_rng([layout, label, context, j])
+                    obs, _ = env.reset(seed=0, options={"task_id": k})
+                    observations, ret = [obs], 0.0
+                    for _ in range(PROBE_STEPS):
+                        action = scripted_action(obs, controller) + rng.normal(0.0, NOISE, 4)
+                        obs, reward, *_ = env.step(np.clip(action, -1.0, 1.0))
+                        observations.append(obs)
+                        ret += reward
+                    observations = np.array(observations)
+                    rows.append((label, context, np.concatenate([observations.mean(0), observations[-1]]), ret))
+    return rows
+
+
+def _two_fold_accuracy(x: np.ndarray, y: np.ndarray, fold: np.ndarray, classes: int = 4) -> float:
+    """Accuracy of an L2-regularised softmax regression trained on one fold, tested on the other
+    (both ways). Features are standardised on the training fold; constant ones are dropped."""
+    hits = 0
+    for test in (fold == 0, fold == 1):
+        train = ~test
+        mean, std = x[train].mean(0), x[train].std(0)
+        keep = std > 1e-9
+        xs = (x[:, keep] - mean[keep]) / std[keep]
+        w, b, onehot = np.zeros((xs.shape[1], classes)), np.zeros(classes), np.eye(classes)[y[train]]
+        for _ in range(300):
+            z = xs[train] @ w + b
+            p = np.exp(z - z.max(1, keepdims=True))
+            p /= p.sum(1, keepdims=True)
+            w -= 0.1 * (xs[train].T @ (p - onehot) + w) / train.sum()
+            b -= 0.1 * (p - onehot).mean(0)
+        hits += int((np.argmax(xs[test] @ w + b, 1) == y[test]).sum())
+    return hits / len(y)
+
+
+def test_probe_only_rewards_tell_siblings_apart(env):
+    rows = _probe_rollouts(env)
+    # Per episode: 96 episodes, 4 siblings a layout. Chance is 1/4 with a binomial standard error
+    # of sqrt(1/4 * 3/4 / 96) = 0.044; "no better than chance" allows 3 standard errors.
+    labels = np.array([r[0] for r in rows])
+    folds = np.array([r[1] for r in rows])
+    obs_features = np.array([r[2] for r in rows])
+    episode_acc = _two_fold_accuracy(obs_features, labels, folds)
+    assert episode_acc <= 0.25 + 3 * 0.044, episode_acc
+    # Per context (one episode of each controller): 24 contexts, standard error 0.088.
+    n = len(PROBE_LAYOUTS) * 4 * PROBE_CONTEXTS
+    per_context = obs_features.reshape(n, -1)
+    returns = np.array([r[3] for r in rows]).reshape(n, 4)
+    y, fold = labels[::4], folds[::4]
+    context_obs_acc = _two_fold_accuracy(per_context, y, fold)
+    context_reward_acc = _two_fold_accuracy(np.concatenate([per_context, returns], 1), y, fold)
+    assert context_obs_acc <= 0.25 + 3 * 0.088, context_obs_acc
+    assert context_reward_acc >= 0.9, context_reward_acc
