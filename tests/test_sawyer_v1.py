@@ -188,3 +188,30 @@ def test_probe_only_rewards_tell_siblings_apart(env):
     context_reward_acc = _two_fold_accuracy(np.concatenate([per_context, returns], 1), y, fold)
     assert context_obs_acc <= 0.25 + 3 * 0.088, context_obs_acc
     assert context_reward_acc >= 0.9, context_reward_acc
+
+
+def test_v1_behaviour_records_one_episode_per_sibling_with_its_own_reward(env):
+    """The scripted-v1 behaviour, driven as the recipe's rollout drives it (one call per step for
+    all tasks, per-task noise handed in): identical observations and actions on every sibling,
+    and slot ``j`` earns reward only on sibling ``j``, whose aim it pursues."""
+    from smac_bench.recipes.scripted import layout_siblings, sibling_behaviour
+
+    policies = sibling_behaviour("sawyer-manip-v1")
+    siblings = layout_siblings("sawyer-manip-v1")[0]
+    assert len(policies) == 2 * len(siblings) == 8
+    envs = [SawyerManipV1Env() for _ in siblings]
+    rng = np.random.default_rng(0)
+    for j, policy in enumerate(policies[:4]):
+        obs = np.stack([e.reset(seed=j, options={"task_id": k})[0] for e, k in zip(envs, siblings, strict=True)])
+        trace, returns = [obs], np.zeros(len(siblings))
+        for _ in range(PROBE_STEPS):
+            actions = policy(obs, rng.standard_normal((len(siblings), 4)), np.array(siblings))
+            assert all(np.array_equal(a, actions[0]) for a in actions)
+            steps = [e.step(a) for e, a in zip(envs, actions, strict=True)]
+            obs = np.stack([s[0] for s in steps])
+            returns += [s[1] for s in steps]
+            trace.append(obs)
+        assert all(np.array_equal(t[i], t[0]) for t in trace for i in range(len(siblings)))
+        assert returns.argmax() == j and returns[j] > -PROBE_STEPS and (np.delete(returns, j) == -PROBE_STEPS).all()
+    own = policies[0](obs, None, np.array(siblings))  # noise-free call: each task's own controller
+    assert not all(np.array_equal(a, own[0]) for a in own)
