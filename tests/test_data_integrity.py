@@ -41,3 +41,22 @@ def test_download_refuses_negative_retries():
 
     with pytest.raises(UserError, match="retries must be a whole number >= 0"):
         download("cheetah-vel", "file:///nowhere", retries=-1)
+
+
+def test_a_full_disk_is_named_as_such(tmp_path, monkeypatch):
+    import errno
+    import json
+
+    from smac_bench.data import mirror
+
+    manifest = tmp_path / "manifest.json"
+    entry = {"archive": "a.tar.gz", "archive_size": 10, "sha256": "0" * 64, "files": {}}
+    manifest.write_text(json.dumps({"format": 1, "datasets": {CHEETAH: entry}}))
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mirror, "_fetch", full)
+    with pytest.raises(UserError, match="the disk is full .*run the same command again to resume"):
+        mirror.download(CHEETAH, "file:///nowhere", manifest_path=manifest)

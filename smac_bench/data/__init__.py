@@ -82,11 +82,11 @@ def load_buffer(dataset_id: str, device: str = "cpu") -> MultiTaskBuffer:
     """
     from smac_bench.data import minari_io
     from smac_bench.data.buffer import MultiTaskBuffer
-    from smac_bench.data.checks import check_family
+    from smac_bench.data.checks import check_family, load_checked_arrays
 
     dataset_id = resolve_installed(dataset_id)
     check_family(dataset_id, minari_io.read_metadata(dataset_id))
-    a = minari_io.load_arrays(dataset_id)
+    a = load_checked_arrays(dataset_id)
     return MultiTaskBuffer.from_arrays(a["obs"], a["actions"], a["rewards"][:, None], a["next_obs"],
                                        a["terminals"][:, None], a["task_ids"], device=device)
 

@@ -10,6 +10,7 @@ Interrupted downloads resume from the ``.part`` file with an HTTP ``Range`` requ
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import shutil
@@ -178,6 +179,8 @@ def download(name: str, mirror: str | None = None, *, progress: ProgressFn | Non
     A cut connection is retried ``retries`` times, each resuming where the last stopped; after
     that the ``.part`` file stays so running the same command again resumes too.
     """
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise UserError(f"retries must be a whole number >= 0, not {retries!r}")
     if name.startswith("hf://"):
         return _download_minari(name)
     from smac_bench.data import resolve
@@ -203,6 +206,10 @@ def download(name: str, mirror: str | None = None, *, progress: ProgressFn | Non
             _fetch(url, part, size, bar)
             break
         except (ConnectionError, TimeoutError, HTTPException, urllib.error.URLError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                free = shutil.disk_usage(downloads).free
+                raise UserError(f"the disk is full ({free} bytes free in {downloads}; the archive needs {size}): "
+                                "free space, then run the same command again to resume") from None
             if attempt == retries:
                 have = part.stat().st_size if part.exists() else 0
                 if have == 0:
