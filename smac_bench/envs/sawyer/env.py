@@ -1,4 +1,5 @@
-"""``SawyerManipEnv``: the Gymnasium env of the ``sawyer-manip`` task family.
+"""``SawyerManipEnv``: the Gymnasium env of the ``sawyer-manip`` task family (``SawyerManipV1Env``:
+the same env on the ``sawyer-manip-v1`` task list, where siblings share each layout).
 
 Control is Meta-World's ``SawyerXYZEnv``: an action ``a`` in [-1, 1]^4 moves the mocap target of the
 hand by ``0.01 * a[:3]`` metres (clipped to the workspace box) and drives the two fingers with

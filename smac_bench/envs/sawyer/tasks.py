@@ -16,6 +16,11 @@ test anchor is at least ``2 * CELL_GAP`` from every training anchor (measured: 8
 11 cm median to the nearest). Test scenes also use object combinations no training task has.
 Objects never overlap: each has an oriented rectangular footprint that includes the room the hand
 and the opened drawer need, and footprints keep :data:`MARGIN` apart.
+
+Two frozen task lists: ``sawyer-manip`` (v0, :func:`generate`) gives every task its own layout, so
+the observation names the task; ``sawyer-manip-v1`` (:func:`generate_v1`) lays out 38 tables the
+same way and puts 4-5 *sibling* tasks on each (:func:`sibling_aims`), which only the reward tells
+apart. Regenerate neither: ``generate_v1().to_json()`` must equal the pinned file.
 """
 
 from __future__ import annotations
