@@ -74,6 +74,9 @@ class Agent(abc.ABC):
     supports_halves: ClassVar[bool] = False
     """``True`` for agents whose update can run its critic and actor halves on two threads
     (:meth:`use_halves`; the harness's ``halves`` option)."""
+    offline_phase: ClassVar[str | None] = None
+    """Name of the agent whose offline phase this one runs, bit for bit (the oracle runs SMAC's), so a
+    sweep can train it once and fork; ``None``: never shared."""
     latent_dim: int
     device: torch.device
 

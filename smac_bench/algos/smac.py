@@ -42,6 +42,7 @@ class SMACAgent(LatentActorCritic):
 
     name: ClassVar[str] = "smac"
     supports_halves: ClassVar[bool] = True
+    offline_phase: ClassVar[str | None] = "smac"  # the oracle inherits it: same offline phase
     config_cls = SMACConfig
     uses_decoder = True
     config: SMACConfig

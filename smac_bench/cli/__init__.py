@@ -2,7 +2,7 @@
 
 Thin: each command parses its options, calls the library and prints the result. One module per
 command group — :mod:`.datasets`, :mod:`.envs` (``envs``, ``render``), :mod:`.evaluate`
-(``evaluate``, ``plot``, ``report``, ``analyze``) and :mod:`.leaderboard`; this file assembles
+(``evaluate``, ``plot``, ``report``, ``analyze``), :mod:`.sweep` and :mod:`.leaderboard`; this file assembles
 them and turns a :class:`~smac_bench.errors.UserError` into one line on stderr (exit code 2).
 The library reports progress as events (:mod:`smac_bench.utils.progress`); :mod:`.progress`
 draws them.
@@ -15,7 +15,7 @@ import sys
 import typer
 
 from smac_bench import __version__
-from smac_bench.cli import datasets, envs, evaluate, leaderboard
+from smac_bench.cli import datasets, envs, evaluate, leaderboard, sweep
 from smac_bench.cli.consoles import console, err_console
 from smac_bench.errors import UserError
 
@@ -45,6 +45,7 @@ app.add_typer(datasets.app, name="datasets", help="Build, download, verify and p
 app.add_typer(leaderboard.app, name="leaderboard", help="Submit, validate, verify and render the leaderboard.")
 envs.register(app)
 evaluate.register(app)
+sweep.register(app)
 
 
 def main() -> None:
