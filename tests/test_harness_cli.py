@@ -70,7 +70,7 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
 
     harness_toy.register()
     monkeypatch.setattr(launch, "prepare_dataset", lambda env, progress=None: None)
-    monkeypatch.setattr(run, "family_spec", lambda name: harness_toy.toy_spec(horizon=10))
+    monkeypatch.setattr(run, "family_setup", lambda name: harness_toy.toy_spec(horizon=10))
     monkeypatch.setattr(run, "load_offline_buffer", lambda env, device: (
         harness_toy.toy_buffer(), "toy/data-v0", {"random": -20.0, "expert": 20.0}))
     code, out, err = _main(monkeypatch, capsys, "evaluate", "--algo", "toy-scripted", "--preset", "smoke",

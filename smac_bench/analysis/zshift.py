@@ -33,7 +33,7 @@ from smac_bench.harness.evaluate import evaluate_tasks  # noqa: E402
 from smac_bench.harness.protocol import ProtocolV1, offline_task_ids  # noqa: E402
 from smac_bench.harness.restore import restore  # noqa: E402
 from smac_bench.harness.results import read_config  # noqa: E402
-from smac_bench.harness.run import EnvSpec, family_spec  # noqa: E402
+from smac_bench.harness.run import TaskSetup, family_setup  # noqa: E402
 from smac_bench.utils.io import atomic_write_text  # noqa: E402
 
 CHECKPOINTS = ("offline_end", "online_end")
@@ -44,7 +44,7 @@ def zshift_table(
     run_dir: str | Path,
     *,
     buffer: MultiTaskBuffer | None = None,
-    env_spec: EnvSpec | None = None,
+    env_spec: TaskSetup | None = None,
     num_runs: int = 4,
     device: str | None = None,
 ) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def zshift_table(
     if not ckpts:
         raise UserError(f"{run_dir} has no checkpoints/offline_end or online_end: let the run finish its "
                         "offline phase (or `smac-bench evaluate --resume`)")
-    spec = env_spec or family_spec(cfg["env"])
+    spec = env_spec or family_setup(cfg["env"])
     device = device or cfg.get("device", "cpu")
     if buffer is None:
         from smac_bench.harness.datasets import load_offline_buffer
@@ -123,7 +123,7 @@ def zshift_analysis(
     out_dir: str | Path | None = None,
     *,
     buffer: MultiTaskBuffer | None = None,
-    env_spec: EnvSpec | None = None,
+    env_spec: TaskSetup | None = None,
     num_runs: int = 4,
 ) -> tuple[Path, Path, pd.DataFrame]:
     """Compute the table, write ``zshift.csv`` and ``zshift.png`` (default: into the run folder)."""

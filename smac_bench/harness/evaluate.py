@@ -163,8 +163,6 @@ def evaluate_tasks(
     return out
 
 
-
-
 def _evaluate_chunk(
     agent: Agent,
     pool: Pool,

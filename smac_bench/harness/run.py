@@ -52,8 +52,12 @@ _VERSIONED = ("smac-bench", "torch", "numpy", "gymnasium", "mujoco", "minari", "
 
 
 @dataclass(frozen=True)
-class EnvSpec:
-    """What the harness needs of a task family (tests pass a toy one)."""
+class TaskSetup:
+    """What the harness needs of a task family: envs and the train/test split (tests pass a toy one).
+
+    Not Gymnasium's ``EnvSpec`` (a registration record), nor :class:`~smac_bench.envs.FamilySpec`
+    (the registry entry this is built from).
+    """
 
     name: str
     make_env: Callable[[], gymnasium.Env]
@@ -61,14 +65,14 @@ class EnvSpec:
     test_ids: tuple[int, ...]
 
 
-def family_spec(name: str) -> EnvSpec:
-    """The :class:`EnvSpec` of a registered smac-bench family."""
+def family_setup(name: str) -> TaskSetup:
+    """The :class:`TaskSetup` of a registered smac-bench family."""
     from smac_bench import make_env, task_family
     from smac_bench.envs import family_spec as registered_family
 
     registered_family(name)  # the one check of the name
     fam = task_family(name)
-    return EnvSpec(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids))
+    return TaskSetup(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids))
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def _swap_in(new: Path, target: Path) -> None:
 class _Run:
     """State of one run while it trains; see :func:`run_experiment`."""
 
-    def __init__(self, cfg: RunConfig, spec: EnvSpec, buffer: MultiTaskBuffer, agent: Agent,
+    def __init__(self, cfg: RunConfig, spec: TaskSetup, buffer: MultiTaskBuffer, agent: Agent,
                  progress: Callable[[ProgressEvent], None] | None) -> None:
         self.cfg, self.spec, self.buffer, self.agent = cfg, spec, buffer, agent
         self.progress = progress or (lambda event: None)
@@ -274,7 +278,7 @@ def run_experiment(
     *,
     resume: bool = False,
     buffer: MultiTaskBuffer | None = None,
-    env_spec: EnvSpec | None = None,
+    env_spec: TaskSetup | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     torch_threads: int | None = None,
     halves: bool = False,
@@ -291,7 +295,7 @@ def run_experiment(
     has_results = (run_dir / EPISODES_FILE).exists() or (run_dir / "checkpoints").exists()
     if has_results and not resume:
         raise UserError(f"{run_dir} already holds results: pass --resume to continue it or choose another --out")
-    spec = env_spec or family_spec(cfg.env)
+    spec = env_spec or family_setup(cfg.env)
     ref = None
     if buffer is None:
         buffer, cfg.dataset_id, ref = load_offline_buffer(cfg.env, cfg.device)

@@ -71,15 +71,14 @@ def verification_seeds(submission_sha256: str, count: int, salt: str = DEFAULT_S
 
 def harness_evaluator(req: EvalRequest) -> pd.DataFrame:
     """Default :data:`Evaluator`: restore the registered agent from the checkpoint, run protocol v1."""
-    import smac_bench
     from smac_bench.algos.base import registered_agent
-    from smac_bench.harness.evaluate import EnvPool, evaluate_tasks
+    from smac_bench.harness.envpool import EnvPool
+    from smac_bench.harness.evaluate import evaluate_tasks
     from smac_bench.harness.protocol import ProtocolV1
     from smac_bench.harness.restore import restore
-    from smac_bench.harness.run import family_spec
+    from smac_bench.harness.run import family_setup
 
-    family = smac_bench.task_family(req.env)
-    spec = family_spec(req.env)
+    spec = family_setup(req.env)
     run_config = {"preset": "quick", **req.config, "algo": req.algo, "env": req.env}
     try:
         registered_agent(req.algo)
@@ -89,7 +88,7 @@ def harness_evaluator(req: EvalRequest) -> pd.DataFrame:
     agent = restore(req.checkpoint_dir, run_config=run_config, seed=req.train_seed, device=req.device)
     pool = EnvPool(spec.make_env)
     try:
-        return evaluate_tasks(agent, pool, family.test_ids, ProtocolV1(), req.eval_seed, "exploration", "test")
+        return evaluate_tasks(agent, pool, spec.test_ids, ProtocolV1(), req.eval_seed, "exploration", "test")
     finally:
         pool.close()
 
