@@ -310,3 +310,17 @@ def test_smac_online_on_cheetah_vel() -> None:
     stats = agent.train_online(OnlineSetting(lambda: smac_bench.make_env("cheetah-vel"), tasks, buf), 1)
     assert stats["env_steps"] == 2 * (20 + 20)  # smoke budgets; the 200-step episodes are cut there
     assert len(agent.online_buffer) == 80
+
+
+def test_agents_name_the_buffers_their_batches_and_contexts_come_from(buffer) -> None:
+    from smac_bench.algos.smac import SMACAgent
+
+    class SeparateEncoderData(SMACAgent):  # the encoder reads its own buffer, the RL batches never do
+        context_sources = ("encoder",)
+
+    encoder_data = MultiTaskBuffer(buffer.task_ids, 10, 1, 1)
+    for k in buffer.task_ids:
+        encoder_data.add(k, np.zeros((10, 1)), np.zeros((10, 1)), np.full(10, 99.0), np.zeros((10, 1)), np.zeros(10))
+    agent = SeparateEncoderData(1, 1, toy_config("smac"), seed=0)
+    batch, context = agent.sample_meta_batch({"offline": buffer, "encoder": encoder_data}, 32)
+    assert bool((context[..., -1] == 99.0).all()) and not bool((batch.rewards == 99.0).any())
