@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from smac_bench import __version__
 from smac_bench.cli import datasets, envs, evaluate, leaderboard, sweep
@@ -53,7 +54,7 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

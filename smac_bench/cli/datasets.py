@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from smac_bench.cli.checks import at_least
 from smac_bench.cli.consoles import console
 from smac_bench.errors import UserError
 
@@ -107,6 +109,8 @@ def build_command(
     from smac_bench.data import resolve
     from smac_bench.recipes.build import build
 
+    at_least(0, seed=seed)
+    at_least(1, transitions_per_task=transitions_per_task, total_env_steps=total_env_steps)
     dataset_id = resolve(name)
     t0 = time.perf_counter()
     with _display(progress) as show:
@@ -129,6 +133,7 @@ def download_command(
     """Download, verify (sha256) and install a dataset; resumes interrupted downloads."""
     from smac_bench.data.mirror import download
 
+    at_least(0, retries=retries)
     with _display(progress) as show:
         folder = download(name, mirror, progress=show, force=force, retries=retries)
     console.print(f"installed {folder}")
@@ -142,9 +147,9 @@ def verify_command(name: str = typer.Argument(..., help="Family or dataset id.")
 
     report = verify(resolve(name))
     for line in report.ok:
-        console.print(f"[green]ok[/] {line}")
+        console.print(f"[green]ok[/] {escape(line)}")
     for line in report.problems:
-        console.print(f"[red]problem[/] {line}", highlight=False)
+        console.print(f"[red]problem[/] {escape(line)}", highlight=False)
     if report.problems:
         raise UserError(f"{report.dataset_id} failed verification ({len(report.problems)} problems): "
                         f"rebuild with `smac-bench datasets build {report.dataset_id}` or download it again")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from smac_bench.cli.checks import at_least, output_file, output_folder
 from smac_bench.cli.consoles import console
 from smac_bench.cli.tables import CONTEXT_NOTE, fitted_tables
 from smac_bench.errors import UserError
@@ -40,6 +41,9 @@ def register(app: typer.Typer) -> None:
         from smac_bench.cli.progress import progress_display
         from smac_bench.harness.launch import build_configs, run_all
 
+        at_least(1, workers=workers, threads=threads)
+        at_least(0, eval_workers=eval_workers)
+        output_folder(out, "--out")
         configs = build_configs(algo, env, seed, seeds, preset, out, device, eval_workers)
         if halves:
             _check_halves(configs)
@@ -60,6 +64,7 @@ def register(app: typer.Typer) -> None:
 
         if context not in ("exploration", "offline"):
             raise UserError(f"unknown --context {context!r}: choose exploration or offline")
+        output_file(out, "--out")
         df = load_episodes(run_dirs)
         try:
             path = plot_curves(df, out, context)
@@ -77,6 +82,8 @@ def register(app: typer.Typer) -> None:
         from smac_bench.analysis.report import display_table, reference_table, report_table, write_report
         from smac_bench.harness.results import find_run_dirs, load_episodes
 
+        at_least(1, reps=reps)
+        output_file(csv, "--csv")
         df = load_episodes(run_dirs)
         refs = reference_table([str(d) for d in find_run_dirs(run_dirs)])
         table = report_table(df, refs, reps=reps)
@@ -103,6 +110,8 @@ def register(app: typer.Typer) -> None:
 
         if not run_dir.is_dir():
             raise UserError(f"{run_dir} is not a folder: pass one run folder written by `smac-bench evaluate`")
+        at_least(1, runs=runs)
+        output_folder(out, "--out")
         csv_path, fig_path, table = zshift_analysis(run_dir, out, num_runs=runs)
         _print_tables(zshift_summary(table).round(3), "z-shift (training tasks)")
         console.print(f"wrote {csv_path} and {fig_path}")

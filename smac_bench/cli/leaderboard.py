@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from smac_bench.cli.consoles import console
 from smac_bench.errors import UserError
@@ -64,7 +65,7 @@ def submit_command(
                           include_checkpoints=checkpoints)
     target = out or default_out(method, root)
     entry = build_submission(run_dirs, info, target)
-    console.print(f"wrote {target}")
+    console.print(f"wrote {target}", markup=False)
     if entry is not None:
         console.print_json(json.dumps(entry.summary()))
 
@@ -79,8 +80,8 @@ def validate_command(
 
     entry = validate_submission(path, incoming=incoming)
     for warning in entry.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console.print(f"[green]valid[/] {path}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    console.print(f"[green]valid[/] {escape(str(path))}")
     console.print_json(json.dumps(entry.summary()))
 
 
@@ -99,7 +100,7 @@ def verify_command(
 
     record = verify_submission(path, salt=salt or DEFAULT_SALT, device=device, progress=report)
     mark = "[green]verified[/]" if record["verified"] else "[red]not verified[/]"
-    console.print(f"{mark} {path}: submitted IQM {record['submitted']['iqm']:.3f} "
+    console.print(f"{mark} {escape(str(path))}: submitted IQM {record['submitted']['iqm']:.3f} "
                   f"{record['submitted']['ci95']}, re-evaluated {record['reevaluated']['iqm']:.3f} "
                   f"{record['reevaluated']['ci95']}", highlight=False)
 
@@ -117,4 +118,4 @@ def render_command(
     console.print(f"rendered {count} entr{'y' if count == 1 else 'ies'} in {len(board.domains)} domain(s) "
                   f"into {root}/README.md and {root}/index.html")
     for name, reason in board.rejected:
-        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(name)}: {escape(reason)}", highlight=False)

@@ -107,7 +107,8 @@ class PlainLines:
             return
         self.last[u.key] = (u.phase, tenths, now)
         share = f" {100 * u.done / u.total:3.0f}%" if u.total else ""
-        self.console.print(f"{u.label}{share}  {u.note}".rstrip(), highlight=False, soft_wrap=True)
+        self.console.print(f"{u.label}{share}  {u.note}".rstrip(), highlight=False, soft_wrap=True,
+                           markup=False)
 
 
 def progress_display(console: Console) -> LiveBars | PlainLines:

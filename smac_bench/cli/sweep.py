@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from smac_bench.cli.checks import at_least, output_folder
 from smac_bench.cli.consoles import console
 from smac_bench.errors import UserError
 
@@ -22,8 +23,8 @@ def register(app: typer.Typer) -> None:
         seeds: str = typer.Option(None, help="Seeds: 0-4 or 0,2,5."),
         preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick or paper."),
         out: Path = typer.Option(None, help="Parent folder of the run folders (default: the file's out, or runs)."),
-        workers: int = typer.Option(None, min=1, help="Cells at once on this machine (default: CPUs / threads)."),
-        threads: int = typer.Option(None, min=1, help="torch threads per cell (default 1; 2 with --halves)."),
+        workers: int = typer.Option(None, help="Cells at once on this machine (default: CPUs / threads)."),
+        threads: int = typer.Option(None, help="torch threads per cell (default 1; 2 with --halves)."),
         halves: bool = typer.Option(False, "--halves", help="SMAC/oracle cells run each update's halves on "
                                     "two threads (same numbers)."),
         share_offline: bool = typer.Option(True, "--share-offline/--no-share-offline",
@@ -43,6 +44,8 @@ def register(app: typer.Typer) -> None:
         from smac_bench.harness.sweep import Grid, Sweep, load_sweep_file, run_sweep
         from smac_bench.utils.progress import WorkEvent
 
+        at_least(1, workers=workers, threads=threads)
+        output_folder(out, "--out")
         flags = [name for name, value in (("--algos", algos), ("--envs", envs), ("--seeds", seeds)) if value]
         if file is not None and flags:
             raise UserError(f"give a sweep file or {', '.join(flags)}, not both")

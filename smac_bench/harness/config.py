@@ -146,7 +146,9 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int]:
     if seed is not None and seeds is not None:
         raise UserError("give either --seed N or --seeds A-B, not both")
     if seeds is None:
-        return [0 if seed is None else int(seed)]
+        out = [0 if seed is None else int(seed)]
+        _check_seed_range(out)
+        return out
     out: list[int] = []
     for part in seeds.split(","):
         part = part.strip()
@@ -155,7 +157,20 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int]:
             raise UserError(f"bad --seeds {seeds!r}: use a range like 0-4 or a list like 0,2,5")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
+        _check_seed_range([hi])
+        if len(out) + hi - lo + 1 > MAX_SEEDS:
+            raise UserError(f"bad --seeds {seeds!r}: more than {MAX_SEEDS} seeds in one call")
         out.extend(range(lo, hi + 1))
     if len(set(out)) != len(out):
         raise UserError(f"bad --seeds {seeds!r}: a seed is repeated")
     return out
+
+
+MAX_SEEDS = 1000
+SEED_LIMIT = 2**32  # numpy and torch seed generators take 32-bit seeds
+
+
+def _check_seed_range(seeds: list[int]) -> None:
+    bad = [s for s in seeds if not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise UserError(f"seed {bad[0]} is out of range: seeds are whole numbers from 0 to {SEED_LIMIT - 1}")
