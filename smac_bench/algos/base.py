@@ -123,6 +123,27 @@ class Agent(abc.ABC):
     def load(self, directory: str | Path) -> None:
         """Restore what :meth:`save` wrote, so that training continues identically."""
 
+    def save_policy(self, directory: str | Path) -> bool:
+        """Write only what evaluation needs (policy and encoder; safetensors + JSON); ``False``: not supported.
+
+        Kept beside every run's full checkpoint, which holds optimisers and replay and may be pruned:
+        a policy checkpoint is what leaderboard verification and z-shift analysis load.
+        """
+        from smac_bench.algos.checkpoint import save_policy
+
+        if not callable(getattr(self, "modules", None)):
+            return False
+        save_policy(self, directory)
+        return True
+
+    def load_policy(self, directory: str | Path) -> None:
+        """Restore what :meth:`save_policy` wrote into a freshly built agent (for evaluation only)."""
+        from smac_bench.algos.checkpoint import load_policy
+
+        if not callable(getattr(self, "modules", None)):
+            raise UserError(f"agent {self.name!r} keeps no policy checkpoints; load its full checkpoint instead")
+        load_policy(self, directory)
+
 
 AgentFactory = Callable[..., Agent]
 PresetFunction = Callable[[str], Any]

@@ -25,6 +25,8 @@ from smac_bench.harness.results import CONFIG_FILE, read_config
 
 AGENT_DIR = "agent"
 """A harness checkpoint ``checkpoints/<name>/`` keeps the agent's own files in this sub-folder."""
+POLICY_DIR = "policy"
+"""Kept points (``offline_end``, ``online_end``) also hold what evaluation needs alone, here."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ def restore(source: str | Path, *, checkpoint: str = "latest", run_config: Mappi
             seed: int | None = None, device: str | None = None) -> Agent:
     """The agent saved in ``source``, rebuilt and loaded.
 
-    ``source`` is a run folder (then ``checkpoints/<checkpoint>/agent`` is loaded), a harness
-    checkpoint folder (``.../checkpoints/<name>``) or an agent folder (what ``Agent.save`` wrote).
+    ``source`` is a run folder (then ``checkpoints/<checkpoint>/agent`` is loaded, or its ``policy``
+    when the full checkpoint was pruned), a harness checkpoint folder (``.../checkpoints/<name>``), an
+    agent folder (what ``Agent.save`` wrote) or a policy folder (what ``Agent.save_policy`` wrote; the
+    agent can then evaluate but not train on).
     The agent is built from ``run_config`` when given (a submission's copy of ``config.json``),
     else from the ``config.json`` of the run the checkpoint sits in. ``seed`` and ``device``
     override the recorded ones.
@@ -91,19 +95,32 @@ def restore(source: str | Path, *, checkpoint: str = "latest", run_config: Mappi
     if run_config is None:
         raise UserError(f"{source}: no {CONFIG_FILE} of its run found above it; pass the run folder instead")
     agent = AgentSpec.from_run_config(run_config, seed=seed).build(device or str(run_config.get("device", "cpu")))
-    agent.load(weights)
+    if _is_policy(weights):
+        agent.load_policy(weights)
+    else:
+        agent.load(weights)
     return agent
+
+
+def _is_policy(folder: Path) -> bool:
+    import json
+
+    try:
+        return json.loads((folder / "state.json").read_text()).get("kind") == "policy"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _locate(source: Path, checkpoint: str) -> tuple[Path, dict[str, Any] | None]:
     """``(agent folder, config.json of its run or None)`` for a run, checkpoint or agent folder."""
     if (source / CONFIG_FILE).is_file():
-        weights = source / "checkpoints" / checkpoint / AGENT_DIR
+        point = source / "checkpoints" / checkpoint
+        weights = point / AGENT_DIR if (point / AGENT_DIR).is_dir() else point / POLICY_DIR
         if not weights.is_dir():
             raise UserError(f"{source} has no checkpoints/{checkpoint}: let the run reach it "
                             "(or resume it) before restoring from it")
         return weights, read_config(source)
-    weights = source / AGENT_DIR if (source / AGENT_DIR).is_dir() else source
+    weights = next((source / d for d in (AGENT_DIR, POLICY_DIR) if (source / d).is_dir()), source)
     for parent in weights.parents[:3]:  # <run>/checkpoints/<name>/agent
         if (parent / CONFIG_FILE).is_file():
             return weights, read_config(parent)

@@ -34,7 +34,7 @@ from smac_bench.harness.datasets import load_offline_buffer
 from smac_bench.harness.datasets import reference_scores as _reference_scores
 from smac_bench.harness.envpool import make_pool
 from smac_bench.harness.evaluate import evaluate_agent
-from smac_bench.harness.restore import AgentSpec, env_dims, restore
+from smac_bench.harness.restore import AGENT_DIR, POLICY_DIR, AgentSpec, env_dims, restore
 from smac_bench.harness.results import (
     CONFIG_FILE,
     EPISODE_COLUMNS,
@@ -144,17 +144,22 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _save_checkpoint(agent: Agent, ckpt_root: Path, state: dict[str, Any], keep_as: str | None) -> None:
-    """Write ``latest`` atomically (build in a temp folder, then swap), optionally copy it to ``keep_as``."""
+    """Write ``latest`` atomically (build in a temp folder, then swap), optionally copy it to ``keep_as``.
+
+    A kept point (``offline_end``, ``online_end``) also gets ``policy/``: only what evaluation needs
+    (:meth:`Agent.save_policy`), so the full ``agent/`` folder beside it can be pruned.
+    """
     ckpt_root.mkdir(parents=True, exist_ok=True)
     tmp = ckpt_root / ".latest.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    agent.save(tmp / "agent")
+    agent.save(tmp / AGENT_DIR)
     atomic_write_json(tmp / STATE_FILE, state)
     _swap_in(tmp, ckpt_root / "latest")
     if keep_as:
         tmp_keep = ckpt_root / f".{keep_as}.tmp"
         shutil.rmtree(tmp_keep, ignore_errors=True)
         shutil.copytree(ckpt_root / "latest", tmp_keep)
+        agent.save_policy(tmp_keep / POLICY_DIR)
         _swap_in(tmp_keep, ckpt_root / keep_as)
 
 

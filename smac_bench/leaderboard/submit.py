@@ -27,10 +27,10 @@ from smac_bench.leaderboard import schema as S
 from smac_bench.leaderboard.validate import Entry, ManifestLookup, dataset_sha256, validate_submission
 from smac_bench.utils.io import atomic_write_bytes, atomic_write_json
 
-# Where a run folder keeps its final agent checkpoint (agent.save output), most specific first:
-# the harness writes checkpoints/<online_end|latest|offline_end>/agent/.
-_CHECKPOINT_DIRS = ("checkpoints/online_end/agent", "checkpoints/latest/agent", "checkpoints/offline_end/agent",
-                    "checkpoint", "agent")
+# Where a run folder keeps its final policy, smallest sufficient first: the harness writes
+# checkpoints/<offline_end|online_end>/policy/ (what evaluation needs) beside the full agent/ folder.
+_CHECKPOINT_DIRS = ("checkpoints/online_end/policy", "checkpoints/online_end/agent", "checkpoints/latest/agent",
+                    "checkpoints/offline_end/policy", "checkpoints/offline_end/agent", "checkpoint", "agent")
 
 
 @dataclass

@@ -1,0 +1,51 @@
+"""Policy checkpoints (#15 item 4): every kept point holds what evaluation needs, and re-evaluating it
+on the same machine and thread settings gives the run's own episodes.csv rows."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "harness"))
+import harness_toy  # noqa: E402
+
+from smac_bench.algos.base import agent_config  # noqa: E402
+from smac_bench.errors import UserError  # noqa: E402
+from smac_bench.harness.config import RunConfig, Schedule  # noqa: E402
+from smac_bench.harness.envpool import make_pool  # noqa: E402
+from smac_bench.harness.evaluate import evaluate_agent  # noqa: E402
+from smac_bench.harness.restore import restore  # noqa: E402
+from smac_bench.harness.run import run_experiment  # noqa: E402
+
+SCHEDULE = Schedule(offline_updates=40, online_env_steps=80, eval_every_updates=40, eval_every_env_steps=80,
+                    num_runs=2, num_exploration_trajectories=1, num_offline_tasks=3)
+
+
+@pytest.mark.parametrize("algo", ["smac", "offline-pearl"])
+def test_a_pruned_run_reevaluates_from_its_policy_checkpoint_exactly(tmp_path, algo):
+    cfg = RunConfig(algo=algo, env="toy", seed=3, preset="smoke", out=tmp_path, schedule=SCHEDULE,
+                    agent_config=agent_config(algo, "smoke"))
+    setup, buffer = harness_toy.toy_spec(horizon=10, noisy=True), harness_toy.toy_buffer()
+    episodes = run_experiment(cfg, buffer=buffer, env_spec=setup, torch_threads=1)
+    point = cfg.run_dir / "checkpoints" / "online_end"
+    policy_bytes = sum(f.stat().st_size for f in (point / "policy").iterdir())
+    agent_bytes = sum(f.stat().st_size for f in (point / "agent").iterdir())
+    assert policy_bytes < agent_bytes / 3  # no optimiser, critics, replay
+    shutil.rmtree(point / "agent")  # the full checkpoint may be pruned
+    agent = restore(cfg.run_dir, checkpoint="online_end")
+    with pytest.raises(UserError, match="policy checkpoint"):
+        agent.load(point / "policy")
+    pool = make_pool(setup.make_env)
+    try:
+        again = evaluate_agent(agent, pool, setup.test_ids, setup.train_ids, SCHEDULE.protocol(), eval_seed=cfg.seed,
+                               buffer=buffer)
+    finally:
+        pool.close()
+    final = episodes[episodes["train_step"] == episodes["train_step"].max()]
+    columns = list(again.columns)
+    pd.testing.assert_frame_equal(final[columns].reset_index(drop=True), again.reset_index(drop=True),
+                                  check_dtype=False, check_exact=True)
