@@ -267,11 +267,11 @@ def test_cli_prints_one_line_and_exits_2(copy):
     import subprocess
     import sys
 
-    edit_meta(copy, protocol="v2")
+    edit_meta(copy, protocol="v3")
     out = subprocess.run([sys.executable, "-c", "from smac_bench.cli import main; main()", "leaderboard", "validate",
                           str(copy)], capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "500"})
     assert out.returncode == 2
-    assert "is invalid" in out.stderr and "protocol 'v2' is not accepted" in out.stderr
+    assert "is invalid" in out.stderr and "protocol 'v3' is not accepted" in out.stderr
     assert "Traceback" not in out.stderr
 
 

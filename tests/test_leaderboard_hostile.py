@@ -184,3 +184,18 @@ def test_render_refuses_an_index_that_is_a_directory(board):
     (board / "index.html").mkdir()
     with pytest.raises(UserError, match="is not a plain file"):
         render(board, plots=False, **KW)
+
+
+def test_v1_and_v2_entries_are_never_ranked_together(board, copy):
+    v2 = board / "submissions" / "2025-01-04_v2-method"
+    shutil.copytree(copy, v2)
+    for seed in range(5):
+        _edit_config(v2, seed, protocol={"label": "v2", "version": "v2"})
+    edit_rows(v2, lambda rows: [{**r, "protocol": "v2"} for r in rows])
+    edit_meta(v2, protocol="v2", method="V2 Method")
+    result = render(board, plots=False, **KW)
+    assert sorted(result.domains) == [("cheetah-vel", "smac-bench/cheetah-vel/mixed-v0", "v1"),
+                                      ("cheetah-vel", "smac-bench/cheetah-vel/mixed-v0", "v2")]
+    readme = (board / "README.md").read_text()
+    assert "— protocol v1" in readme and "— protocol v2" in readme
+    assert [len(t) for t in result.domains.values()] == [1, 1]

@@ -56,7 +56,7 @@ def test_readme_ranks_entries_by_iqm(board_root):
     text = (board_root / "README.md").read_text()
     table = [line for line in text.splitlines() if re.match(r"^\| \d+ \|", line)]
     assert [line.split("|")[2].strip() for line in table] == ["Better Method", "Fixture Method", "Worse Method"]
-    assert "## cheetah-vel — `smac-bench/cheetah-vel/mixed-v0`" in text
+    assert "## cheetah-vel — `smac-bench/cheetah-vel/mixed-v0` — protocol v1" in text
     assert "IQM normalised score" in text and "95% CI" in text
     better = table[0]
     assert "✓" in better and "[files](submissions/2025-01-02_better/)" in better

@@ -32,9 +32,12 @@ from smac_bench.utils.io import atomic_write_text
 
 @dataclass
 class Board:
-    """Validated entries grouped by ``(env, dataset id)``, ranked; plus folders that failed."""
+    """Validated entries grouped by ``(env, dataset id, protocol)``, ranked; plus folders that failed.
 
-    domains: dict[tuple[str, str], list[Entry]]
+    The protocol is part of the key: v1 and v2 evaluate differently, so their scores are never ranked together.
+    """
+
+    domains: dict[tuple[str, str, str], list[Entry]]
     rejected: list[tuple[str, str]]
 
 
@@ -69,7 +72,8 @@ def collect(root: str | os.PathLike[str] = "leaderboard", **validate_kwargs: Any
                 continue
             seen[entry.submission_sha256] = seen[entry.meta["files"][S.EPISODES_FILE]] = sub.name
             entry.verification = ledger.get(entry.submission_sha256)
-            domains.setdefault((entry.meta["env"], entry.meta["dataset"]["id"]), []).append(entry)
+            key = (entry.meta["env"], entry.meta["dataset"]["id"], entry.meta["protocol"])
+            domains.setdefault(key, []).append(entry)
     for entries in domains.values():
         entries.sort(key=lambda e: (-e.iqm, -e.ci[0], e.meta["method"]))
     return Board(domains=dict(sorted(domains.items())), rejected=rejected)
@@ -129,10 +133,10 @@ def render_markdown(board: Board) -> str:
     ]
     if not board.domains:
         lines += ["_No entries yet._", ""]
-    for (env, dataset), entries in board.domains.items():
+    for (env, dataset, protocol), entries in board.domains.items():
         label = _score_label(entries)
-        # env and dataset id are pattern-checked by the schema (no markup characters); backticks as before
-        lines += [f"## {_md(env)} — `{dataset}`", "",
+        # env, dataset id and protocol are checked by the schema and validate (no markup characters)
+        lines += [f"## {_md(env)} — `{dataset}` — protocol {protocol}", "",
                   f"| Rank | Method | {label} | 95% CI | Mean | Success | Seeds | Verified | Links | Date |",
                   "|---:|---|---:|---|---:|---:|---:|:---:|---|---|"]
         for rank, e in enumerate(entries, start=1):
@@ -270,9 +274,9 @@ def render_html(board: Board, plot: Callable[[list[Entry], str], str] | None = _
     heads = [("rank", "Rank"), ("method", "Method"), ("iqm", "IQM"), ("ci", "95% CI"), ("mean", "Mean"),
              ("success", "Success"), ("seeds", "Seeds"), ("verified", "Verified"), ("links", "Links"),
              ("date", "Date")]
-    for (env, dataset), entries in board.domains.items():
-        domain_id = esc(f"{env}--{dataset}".replace("/", "-"))
-        parts.append(f'<h2 id="{domain_id}">{esc(env)} — <code>{esc(dataset)}</code></h2>')
+    for (env, dataset, protocol), entries in board.domains.items():
+        domain_id = esc(f"{env}--{dataset}--{protocol}".replace("/", "-"))
+        parts.append(f'<h2 id="{domain_id}">{esc(env)} — <code>{esc(dataset)}</code> — protocol {esc(protocol)}</h2>')
         parts.append(f"<p>{esc(_score_label(entries))}</p>")
         head = "".join(f'<th data-key="{k}">{esc(label)}</th>' for k, label in heads)
         parts.append(f'<table class="board"><thead><tr>{head}</tr></thead><tbody>')

@@ -29,8 +29,9 @@ from typing import Any
 from smac_bench.errors import UserError
 
 SCHEMA_VERSION = 1
-# Only paper-valued protocol v1 scores are comparable; "v1(R=..)" labels are refused.
-ACCEPTED_PROTOCOLS = ("v1",)
+# Only paper-valued protocol scores are comparable; "v1(R=..)"-style labels (cut R or K) are refused.
+# v1 and v2 entries are ranked in separate tables, never against each other.
+ACCEPTED_PROTOCOLS = ("v1", "v2")
 MIN_SEEDS = 5
 
 SUBMISSION_FILE = "submission.json"
