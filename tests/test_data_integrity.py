@@ -60,3 +60,29 @@ def test_a_full_disk_is_named_as_such(tmp_path, monkeypatch):
     monkeypatch.setattr(mirror, "_fetch", full)
     with pytest.raises(UserError, match="the disk is full .*run the same command again to resume"):
         mirror.download(CHEETAH, "file:///nowhere", manifest_path=manifest)
+
+
+def test_new_versions_record_the_held_out_split_as_minari_eval_env(tmp_path, monkeypatch):
+    """``recover_environment(eval_env=True)`` evaluates on the held-out tasks, as the benchmark does (#19)."""
+    from types import SimpleNamespace
+
+    import minari
+
+    import smac_bench
+    from smac_bench.data import minari_io
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    family = smac_bench.task_family("cheetah-vel")
+    env = smac_bench.make_env("cheetah-vel")
+    obs, _ = env.reset(seed=0, options={"task_id": 0})
+    steps = [env.step(np.zeros(6, np.float32)) for _ in range(3)]
+    episode = SimpleNamespace(task_id=0, seed=0, policy=0, observations=[obs] + [s[0] for s in steps],
+                              actions=[np.zeros(6, np.float32)] * 3, rewards=[s[1] for s in steps],
+                              terminations=[False] * 3, truncations=[False, False, True])
+    for dataset_id, split in (("smac-bench/cheetah-vel/tiny-v0", None), ("smac-bench/cheetah-vel/tiny-v1", "test")):
+        minari_io.write_dataset(dataset_id, family.env_id, [episode], description="tiny", algorithm_name="zero",
+                                ref_min_score=-1.0, ref_max_score=0.0, requirements=[], smac_bench_meta={},
+                                eval_split=split)
+        eval_env = minari.load_dataset(dataset_id).recover_environment(eval_env=True)
+        tasks = {eval_env.reset(seed=s)[1]["task_id"] for s in range(12)}
+        assert tasks <= set(family.test_ids if split else family.train_ids), (dataset_id, tasks)

@@ -142,8 +142,13 @@ def write_dataset(
     ref_max_score: float,
     requirements: list[str],
     smac_bench_meta: dict[str, Any],
+    eval_split: str | None = None,
 ) -> Path:
     """Write ``episodes`` as Minari dataset ``dataset_id`` and install it atomically.
+
+    ``eval_split="test"`` records the eval env spec with the family's held-out tasks fixed at
+    construction, so ``dataset.recover_environment(eval_env=True)`` evaluates where the benchmark
+    does (``None``: the same spec as the data env, as versions before 1 were built).
 
     The dataset is created with :func:`minari.create_dataset_from_buffers` under a staging root
     and then renamed into place, so a crash mid-write never leaves a half dataset. Returns the
@@ -172,7 +177,8 @@ def write_dataset(
         with minari_root(stage), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Minari warns about optional fields and gym spaces
             minari.create_dataset_from_buffers(
-                dataset_id, buffers, env=env_id, eval_env=env_id, algorithm_name=algorithm_name,
+                dataset_id, buffers, env=env_id, eval_env=_eval_spec(env_id, eval_split),
+                algorithm_name=algorithm_name,
                 author="smac-bench contributors",  # no code_permalink: Minari renders it as a URL
                 ref_min_score=float(ref_min_score), ref_max_score=float(ref_max_score),
                 description=description, requirements=requirements, data_format="hdf5",
@@ -182,6 +188,18 @@ def write_dataset(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return dataset_dir(dataset_id)
+
+
+def _eval_spec(env_id: str, split: str | None) -> Any:
+    """The Gymnasium spec evaluation uses: ``env_id`` with ``split`` fixed (see :class:`MetaTaskMixin`)."""
+    if split is None:
+        return env_id
+    import dataclasses
+
+    import gymnasium
+
+    spec = gymnasium.spec(env_id)
+    return dataclasses.replace(spec, kwargs={**spec.kwargs, "split": split})
 
 
 def _write_extras(folder: Path, episodes: Sequence[EpisodeLike], meta: dict[str, Any]) -> None:

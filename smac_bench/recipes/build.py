@@ -106,6 +106,11 @@ def collect(
     return episodes, meta
 
 
+def dataset_version(dataset_id: str) -> int:
+    """The ``k`` of ``smac-bench/<family>/<name>-v<k>``."""
+    return int(dataset_id.rsplit("-v", 1)[1])
+
+
 def build(
     dataset_id: str,
     *,
@@ -168,6 +173,8 @@ def build(
         algorithm_name=meta["behaviour_policy"].get("algorithm", meta["behaviour_policy"]["kind"]),
         ref_min_score=meta.pop("ref_min_score"), ref_max_score=meta.pop("ref_max_score"),
         requirements=requirements(), smac_bench_meta=meta,
+        # From version 1 on, Minari's eval env is the held-out split (earlier versions stay byte-identical).
+        eval_split="test" if dataset_version(dataset_id) >= 1 else None,
     )
     summary["write_s"] = round(time.perf_counter() - t1, 1)
     summary["episodes"] = len(episodes)
