@@ -1,4 +1,4 @@
-"""Env steps per second of ``smac_bench/SawyerManip-v0`` vs Meta-World's button-press, same run.
+"""Env steps per second of ``smac_bench/SawyerManip-v1`` vs Meta-World's button-press, same run.
 
     python benchmarks/sawyer_speed.py [--steps 4000]
 
@@ -15,7 +15,7 @@ import time
 import gymnasium
 import numpy as np
 
-import smac_bench  # noqa: F401  (registers smac_bench/SawyerManip-v0, picks a headless GL)
+import smac_bench  # noqa: F401  (registers smac_bench/SawyerManip-v1, picks a headless GL)
 
 
 def measure(env: gymnasium.Env, steps: int, task_ids: list[int] | None, episode: int = 200) -> tuple[float, float]:
@@ -43,9 +43,14 @@ def main() -> None:
 
     import metaworld  # noqa: F401  (registers Meta-World/MT1)
 
-    ours = gymnasium.make("smac_bench/SawyerManip-v0")
+    ours = gymnasium.make("smac_bench/SawyerManip-v1")
     family = ours.unwrapped.family
-    task_ids = list(family.train_ids[:6]) + list(family.test_ids[:4])  # 2 to 4 objects per scene
+    firsts = {}  # the first task of each layout: siblings share the scene
+    for t in family.tasks:
+        firsts.setdefault(t.params["layout"], t.task_id)
+    train, test = set(family.train_ids), set(family.test_ids)
+    task_ids = [k for k in firsts.values() if k in train][:6] + [k for k in firsts.values() if k in test][:4]
+    # 2 to 4 objects per scene
     for k in task_ids:  # compile every object set once, outside the timing (cached per process)
         ours.reset(options={"task_id": k})
     theirs = gymnasium.make("Meta-World/MT1", env_name="button-press-v3")
@@ -54,7 +59,7 @@ def main() -> None:
     ours_step, ours_all = measure(ours, args.steps, task_ids)
     theirs_step, theirs_all = measure(theirs, args.steps, None)
     print(f"{'env':<32}{'steps/s':>10}{'with resets':>14}")
-    print(f"{'smac_bench/SawyerManip-v0':<32}{ours_step:>10.0f}{ours_all:>14.0f}")
+    print(f"{'smac_bench/SawyerManip-v1':<32}{ours_step:>10.0f}{ours_all:>14.0f}")
     print(f"{'Meta-World button-press-v3':<32}{theirs_step:>10.0f}{theirs_all:>14.0f}")
     print(f"ratio ours/Meta-World: {ours_step / theirs_step:.2f} (steps), {ours_all / theirs_all:.2f} (with resets)")
 

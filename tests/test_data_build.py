@@ -208,56 +208,35 @@ def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path
 
 
 def test_scripted_sawyer_recipe(root):
+    """A tiny scripted-v1 build of the 4 siblings of layout 0: every sibling records the same
+    episodes (observations and actions), each with its own reward labels."""
     pytest.importorskip("smac_bench.envs.sawyer.scripted")
     from smac_bench.data import load_buffer, minari_io, reference_scores
     from smac_bench.data.checks import verify
     from smac_bench.recipes.build import build
+    from smac_bench.recipes.scripted import layout_siblings
 
-    build("smac-bench/sawyer-manip/scripted-v0", task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12,
-          eval_tasks=1)
-    assert verify("smac-bench/sawyer-manip/scripted-v0").problems == []
-    assert load_buffer("sawyer-manip").sizes.tolist() == [24, 24]
+    sawyer = "smac-bench/sawyer-manip/scripted-v1"
+    siblings = list(layout_siblings("sawyer-manip")[0])
+    assert siblings == [0, 1, 2, 3]
+    build(sawyer, task_ids=siblings, transitions_per_task=24, max_episode_steps=12, eval_tasks=1)
+    assert verify(sawyer).problems == []
+    assert load_buffer("sawyer-manip").sizes.tolist() == [24] * 4
     lo, hi = reference_scores("sawyer-manip")
     assert lo <= hi
-    policies = minari_io.read_metadata("smac-bench/sawyer-manip/scripted-v0")["smac_bench"]["behaviour_policy"]
-    assert policies["policies"] == ["scripted (other aim 1) + N(0,0.1^2)", "scripted (other aim 2) + N(0,0.1^2)"] + \
-        ["scripted (own aim) + N(0,0.1^2)"] * 4
-
-
-def test_sawyer_off_aim_episodes_pursue_a_feasible_other_aim_in_training_cells():
-    pytest.importorskip("smac_bench.envs.sawyer.scripted")
-    from smac_bench.envs import task_family
-    from smac_bench.envs.sawyer.tasks import AIM_NEEDS, cell_colour
-    from smac_bench.recipes.scripted import other_aims
-
-    aims_seen = set()
-    for task in task_family("sawyer-manip").tasks:
-        picks = other_aims(task.task_id, task.params, 2)
-        assert picks == other_aims(task.task_id, task.params, 2)  # fixed by the ids
-        assert picks[0][0] != picks[1][0] or picks[1][0] == "reach"  # distinct, else reach another point
-        for aim, goal in picks:
-            aims_seen.add(aim)
-            assert AIM_NEEDS[aim] <= set(task.params["objects"])
-            assert aim != task.params["aim"] or (aim == "reach" and list(goal) != task.params["goal"])
-            if aim in ("reach", "place_puck"):
-                assert cell_colour(goal[0], goal[1]) == 0
-            if aim == "close_drawer":
-                assert task.params["objects"]["drawer"]["opening"] > 0
-    assert aims_seen == {"press_button", "open_drawer", "close_drawer", "place_puck", "place_in_tray", "reach"}
-
-
-def test_sawyer_behaviour_off_aim_episode_fails_the_task_and_own_aim_solves_it():
-    pytest.importorskip("smac_bench.envs.sawyer.scripted")
-    from smac_bench.recipes.rollout import rollout
-    from smac_bench.recipes.scripted import sawyer_behaviour
-
-    policies = sawyer_behaviour("sawyer-manip")
-    eps = rollout("sawyer-manip", [0], policies, None, 0, transitions_per_task=1200,
-                  schedule=lambda done, _e: done // 200)
-    returns = [ep.ret for ep in eps]
-    assert [ep.policy for ep in eps] == list(range(6))
-    assert returns[0] == returns[1] == -200.0  # never solves the task's own aim
-    assert all(r > -120 for r in returns[2:]), returns  # noisy own-aim controller solves it
+    meta = minari_io.read_metadata(sawyer)
+    assert meta["env_spec"] and '"smac_bench/SawyerManip-v1"' in meta["env_spec"]
+    policies = meta["smac_bench"]["behaviour_policy"]
+    assert policies["policies"] == [f"scripted (sibling aim {e} of each layout) + N(0,0.1^2)" for e in range(8)]
+    rows = minari_io.episode_table(sawyer)
+    assert [r["policy"] for r in rows if r["task_id"] == 0] == [0, 4]  # 2 of the 8 slots fit in 24 steps
+    arrays = minari_io.load_arrays(sawyer)
+    for rank in range(2):
+        index = {k: [i for i, r in enumerate(rows) if r["task_id"] == k][rank] for k in siblings}
+        sel = {k: np.flatnonzero(arrays["episode"] == i) for k, i in index.items()}
+        for k in siblings[1:]:
+            np.testing.assert_array_equal(arrays["obs"][sel[k]], arrays["obs"][sel[0]])
+            np.testing.assert_array_equal(arrays["actions"][sel[k]], arrays["actions"][sel[0]])
 
 
 def test_corrupt_or_missing_snapshot_is_a_user_error(snaps, root, tmp_path):

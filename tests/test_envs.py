@@ -16,7 +16,7 @@ from smac_bench.envs.family import task_file_sha256
 TASK_FILE_SHA256 = {
     "cheetah-vel": "649f251d375ee8b6d3835f48f1ac932ba2dd7ec010f52a3e6360e5a974fc2547",
     "ant-dir": "f538d0616bb43262fb247f7bcd9b3d82c88a33beebd4a25befad4059f3d988f5",
-    "sawyer-manip": "4d2730e99d5c63fd08aa0e6a353411724dbcfe4cd30c087ea2ee300c71bbef1e",
+    "sawyer-manip": "cb77bd57168e11e6611bdb415f90a86e32ce066f9e8b37cfaeaa49d0eeff4de0",
 }
 LOCOMOTION = {"cheetah-vel": (130, 100, 30), "ant-dir": (120, 100, 20)}
 
@@ -201,13 +201,13 @@ def test_import_leaves_opengl_alone():
 
 def test_render_without_backend_says_what_to_install(monkeypatch):
     from smac_bench.envs import render
-    from smac_bench.envs.sawyer.env import SawyerManipEnv
+    from smac_bench.envs.sawyer.env import SawyerManipV1Env
 
     monkeypatch.delenv("MUJOCO_GL", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.setattr(render, "_probe", lambda backend: False)
     render.gl_backend.cache_clear()
-    env = SawyerManipEnv(render_mode="rgb_array", width=16, height=16)
+    env = SawyerManipV1Env(render_mode="rgb_array", width=16, height=16)
     env.reset(options={"task_id": 0})
     try:
         with pytest.raises(render.RenderingUnavailable, match="apt-get install libosmesa6"):

@@ -11,8 +11,8 @@ from smac_bench.errors import UserError
 
 pytest.importorskip("smac_bench.envs.sawyer.scripted")
 
-SAWYER = "smac-bench/sawyer-manip/scripted-v0"
-TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1)
+SAWYER = "smac-bench/sawyer-manip/scripted-v1"
+TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1)  # siblings of layout 0
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,28 @@ def test_render_command_offline_and_fallbacks(root, tmp_path, monkeypatch, gl_ba
     res = runner.invoke(app, ["render", "sawyer-manip", "--task", "1", "--out", str(out), "--size", "16"])
     assert isinstance(res.exception, UserError)
     assert "smac-bench datasets build sawyer-manip" in str(res.exception) and "\n" not in str(res.exception)
+
+
+def test_render_a_sibling_side_by_side_and_the_frame_strip(root, tmp_path, gl_backend):
+    """Tasks 0 and 1 are siblings on layout 0: their offline episodes of the same number are the same
+    episode (identical panels), labelled with each task's own aim and return."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from smac_bench.cli import app
+    from smac_bench.recipes.clip import offline_episode, write_frame_strip
+
+    out = tmp_path / "pair.gif"
+    res = CliRunner().invoke(app, ["render", "sawyer-manip", "--task", "1", "--sibling", "0", "--episode", "0",
+                                   "--out", str(out), "--size", "40", "--every", "4"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "right: sibling task 0 (press_button)" in text and "max |obs error|" in text
+    with Image.open(out) as im:
+        assert im.size == (40 + 4 + 40, 40) and im.n_frames == 1 + 12 // 4
+    res = CliRunner().invoke(app, ["render", "sawyer-manip", "--task", "1", "--sibling", "7", "--out", str(out)])
+    assert isinstance(res.exception, UserError) and "not a sibling of task 1" in str(res.exception)
+    np.testing.assert_array_equal(offline_episode(0, 1).actions, offline_episode(1, 1).actions)
+    strip = write_frame_strip(tmp_path / "strip.png", [[(0, 0), (1, 0)], (1, -1)], frames_per_episode=3, size=32)
+    with Image.open(strip) as im:
+        assert im.size == (2 * 3 * 32 + 6, 2 * 32 + 6)

@@ -1,4 +1,5 @@
-"""sawyer-manip-v1: layouts shared by sibling tasks that only the reward tells apart.
+"""sawyer-manip (v1, ``smac_bench/SawyerManip-v1``): layouts shared by sibling tasks that only the reward
+tells apart; scenes, frozen split, held-out property, scripted controllers, env API, rendering.
 
 The probe (issue #18 item 2): siblings give identical reset observations, and a classifier that
 watches one task-agnostic policy (a fixed mixture of the layout's scripted controllers) cannot tell
@@ -10,12 +11,14 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 
-import smac_bench  # noqa: F401  (registers the envs)
-from smac_bench.envs import task_family
+import smac_bench  # noqa: F401  (registers the envs, picks a headless GL backend)
+from smac_bench.envs import FAMILIES, task_family
 from smac_bench.envs.family import task_file_sha256
-from smac_bench.envs.sawyer.env import SawyerManipV1Env
-from smac_bench.envs.sawyer.scripted import scripted_action
+from smac_bench.envs.sawyer.env import OBS_DIM, SawyerManipV1Env
+from smac_bench.envs.sawyer.scene import OBJECT_KINDS
+from smac_bench.envs.sawyer.scripted import ScriptedPolicy, scripted_action
 from smac_bench.envs.sawyer.tasks import (
     AIMS,
     CELL,
@@ -25,13 +28,16 @@ from smac_bench.envs.sawyer.tasks import (
     TRAIN_COMBOS,
     anchors,
     cell_colour,
+    footprint_corners,
     generate_v1,
+    rectangles_overlap,
     scene_task,
 )
+from smac_bench.errors import UserError
 
 # The frozen task file: a change here means task ids changed meaning. Never regenerate.
-SHA256_V1 = "2b2ceecb7f3d4c48a075c424e95042e8ebfddbc7c5336cf54efc5c3a80e23a70"
-FAMILY = task_family("sawyer-manip-v1")
+SHA256_V1 = "cb77bd57168e11e6611bdb415f90a86e32ce066f9e8b37cfaeaa49d0eeff4de0"
+FAMILY = task_family("sawyer-manip")
 SCENES = {t.task_id: scene_task(t.params) for t in FAMILY.tasks}
 
 
@@ -51,14 +57,17 @@ def env() -> SawyerManipV1Env:
 
 
 def test_frozen_file_is_pinned_and_what_the_generator_gives():
-    assert task_file_sha256("sawyer-manip-v1") == SHA256_V1
+    assert task_file_sha256("sawyer-manip") == SHA256_V1
     assert generate_v1(FAMILY.seed).to_json() == FAMILY.to_json()
 
 
 def test_registration():
+    spec = FAMILIES["sawyer-manip"]
+    assert (spec.env_id, spec.dataset_id) == ("smac_bench/SawyerManip-v1", "smac-bench/sawyer-manip/scripted-v1")
+    assert not spec.variants and "smac_bench/SawyerManip-v0" not in gymnasium.registry
     env = gymnasium.make("smac_bench/SawyerManip-v1", task_id=3)
-    assert env.spec.max_episode_steps == FAMILY.max_episode_steps == 200
-    assert env.unwrapped.family.name == "sawyer-manip-v1" and FAMILY.env_id == "smac_bench/SawyerManip-v1"
+    assert env.spec.max_episode_steps == FAMILY.max_episode_steps == spec.horizon == 200
+    assert env.unwrapped.family.name == "sawyer-manip" and FAMILY.env_id == "smac_bench/SawyerManip-v1"
     assert env.reset(seed=0)[1]["task_id"] == 3
 
 
@@ -103,6 +112,117 @@ def test_siblings_look_identical_and_start_unsolved(env):
             assert not info["success"], f"task {k} ({SCENES[k].aim}) starts solved"
             runs.append([obs] + [env.step(a)[0] for a in actions])
         assert all(np.array_equal(np.array(run), np.array(runs[0])) for run in runs[1:]), ks
+
+
+def test_footprints_never_overlap():
+    for k, st in SCENES.items():
+        rects = [footprint_corners(kind, p.x, p.y, p.yaw) for kind, p in st.objects.items()]
+        for i in range(len(rects)):
+            for j in range(i):
+                assert not rectangles_overlap(rects[i], rects[j]), k
+
+
+def _owner(model, body: int) -> str:
+    name = model.body(model.body_rootid[body]).name
+    if body == 0 or name in ("tablelink", "RetainingWall"):
+        return "table"
+    return name.split("/")[0] if "/" in name else "arm"
+
+
+def test_resets_start_without_collisions_and_with_fixed_obs_size(env):
+    for ks in LAYOUTS.values():  # siblings share the scene: one reset per layout
+        k = ks[0]
+        obs, info = env.reset(options={"task_id": k})
+        assert obs.shape == (OBS_DIM,) and obs.dtype == np.float64 and info["task_id"] == k
+        m, d = env.model, env.data
+        for c in d.contact[:d.ncon]:
+            a, b = _owner(m, m.geom_bodyid[c.geom1]), _owner(m, m.geom_bodyid[c.geom2])
+            assert a == b or "table" in (a, b), f"task {k}: {a} touches {b} at reset"
+        present = [bool(obs[4 + 7 * i]) for i in range(len(OBJECT_KINDS))]
+        assert present == [kind in SCENES[k].objects for kind in OBJECT_KINDS]
+        absent = [i for i, p in enumerate(present) if not p]
+        assert all(not obs[4 + 7 * i:11 + 7 * i].any() for i in absent)
+
+
+def test_check_env(env):
+    check_env(env, skip_render_check=True)
+
+
+def _episode(env: SawyerManipV1Env, task_id: int, policy, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    obs, _ = env.reset(seed=0, options={"task_id": task_id})
+    observations, rewards = [obs], []
+    for _ in range(steps):
+        obs, reward, terminated, truncated, _ = env.step(policy(obs))
+        assert not terminated and not truncated
+        observations.append(obs)
+        rewards.append(reward)
+    return np.array(observations), np.array(rewards)
+
+
+def test_same_seed_and_task_give_identical_trajectories():
+    k = next(k for k in FAMILY.test_ids if SCENES[k].aim == "place_puck")
+    runs = []
+    for _ in range(2):
+        env = SawyerManipV1Env()
+        runs.append(_episode(env, k, ScriptedPolicy(env.family.task(k), noise_std=0.1, seed=3), 60)[0])
+    assert np.array_equal(runs[0], runs[1])
+    env = SawyerManipV1Env()
+    first = [env.reset(seed=7)[0] for _ in range(2)]  # no task_id: a seeded training task
+    assert np.array_equal(first[0], first[1]) and env.task.task_id in FAMILY.train_ids
+
+
+def test_shaped_reward_and_argument_errors():
+    env = SawyerManipV1Env(reward_type="shaped")
+    k = next(k for k in FAMILY.train_ids if SCENES[k].aim == "open_drawer")
+    _, rewards = _episode(env, k, ScriptedPolicy(env.family.task(k), noise_std=0.0), 40)
+    assert rewards[-1] > rewards[0]  # the hand closes in on the handle and pulls
+    with pytest.raises(ValueError, match="reward_type"):
+        SawyerManipV1Env(reward_type="dense")
+    with pytest.raises(ValueError, match="unknown task_id"):
+        env.reset(options={"task_id": 10_000})
+    no_drawer = next(k for k in FAMILY.test_ids if "drawer" not in SCENES[k].objects)
+    with pytest.raises(ValueError, match="drawer"):
+        ScriptedPolicy(FAMILY.task(no_drawer), aim="open_drawer")
+    with pytest.raises(ValueError, match="goal"):
+        ScriptedPolicy(FAMILY.task(next(k for k in FAMILY.train_ids if SCENES[k].aim == "press_button")),
+                       aim="reach")
+
+
+def test_scripted_policy_can_pursue_another_aim(env):
+    k = next(k for k in FAMILY.train_ids if SCENES[k].aim == "press_button" and "drawer" in SCENES[k].objects
+             and SCENES[k].objects["drawer"].opening == 0.0)
+    policy = ScriptedPolicy(FAMILY.task(k), noise_std=0.0, aim="open_drawer")
+    observations, _ = _episode(env, k, policy, 120)
+    assert observations[-1][4 + 7 * 1 + 6] > 0.7  # drawer slot's opening fraction: pulled open
+
+
+def test_rgb_array_render_and_sibling_clips(tmp_path, gl_backend):
+    env = SawyerManipV1Env(render_mode="rgb_array", width=64, height=48)
+    env.reset(options={"task_id": 0})
+    frame = env.render()
+    assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8 and frame.std() > 0
+    env.close()
+    from PIL import Image
+
+    from smac_bench.envs.sawyer.clip import render_scripted_episode
+
+    out = tmp_path / "clip.gif"
+    result = render_scripted_episode(0, out, every=100, size=32)
+    assert out.stat().st_size > 0 and result["frames"] == 3
+    with Image.open(out) as im:
+        assert im.size == (32, 32)
+    sibling = LAYOUTS[0][1]
+    result = render_scripted_episode(0, out, every=100, size=32, sibling=sibling)
+    assert result["frames"] == 3 and result["success"] and result["sibling_success"]
+    with Image.open(out) as im:
+        assert im.size == (32 + 4 + 32, 32)  # the sibling on the right, a 4-pixel bar between
+    other_layout = LAYOUTS[1][0]
+    with pytest.raises(UserError, match="not a sibling of task 0"):
+        render_scripted_episode(0, tmp_path / "x.gif", sibling=other_layout)
+    with pytest.raises(UserError, match="unknown task_id"):
+        render_scripted_episode(10_000, tmp_path / "x.gif")
+    with pytest.raises(UserError, match=".gif"):
+        render_scripted_episode(0, tmp_path / "x.mp4")
 
 
 @pytest.mark.parametrize("aim", AIMS)
@@ -196,8 +316,8 @@ def test_v1_behaviour_records_one_episode_per_sibling_with_its_own_reward(env):
     and slot ``j`` earns reward only on sibling ``j``, whose aim it pursues."""
     from smac_bench.recipes.scripted import layout_siblings, sibling_behaviour
 
-    policies = sibling_behaviour("sawyer-manip-v1")
-    siblings = layout_siblings("sawyer-manip-v1")[0]
+    policies = sibling_behaviour("sawyer-manip")
+    siblings = layout_siblings("sawyer-manip")[0]
     assert len(policies) == 2 * len(siblings) == 8
     envs = [SawyerManipV1Env() for _ in siblings]
     rng = np.random.default_rng(0)

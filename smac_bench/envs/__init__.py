@@ -8,9 +8,8 @@ points (so Minari can serialise the spec):
 * ``smac_bench/AntDir-v0`` — :class:`smac_bench.envs.ant_dir.AntDirEnv`
 * ``smac_bench/AntDir-v1`` — :class:`smac_bench.envs.ant_dir.AntDirV1Env` (27-number PEARL observation;
   a variant of ``ant-dir``: the family's dataset still uses v0 until a v1 dataset exists)
-* ``smac_bench/SawyerManip-v0`` — :class:`smac_bench.envs.sawyer.env.SawyerManipEnv`
-* ``smac_bench/SawyerManip-v1`` — :class:`smac_bench.envs.sawyer.env.SawyerManipV1Env` (layouts shared by
-  sibling tasks, task list ``sawyer-manip-v1``; a variant of ``sawyer-manip`` until its dataset exists)
+* ``smac_bench/SawyerManip-v1`` — :class:`smac_bench.envs.sawyer.env.SawyerManipV1Env` (table layouts
+  shared by sibling tasks that only the reward tells apart; v0, one layout per task, is retired)
 """
 
 from __future__ import annotations
@@ -40,12 +39,11 @@ FAMILIES: dict[str, FamilySpec] = {spec.name: spec for spec in (
     ),
     FamilySpec(
         name="sawyer-manip",
-        env_id="smac_bench/SawyerManip-v0",
-        entry_point="smac_bench.envs.sawyer.env:SawyerManipEnv",
+        env_id="smac_bench/SawyerManip-v1",
+        entry_point="smac_bench.envs.sawyer.env:SawyerManipV1Env",
         horizon=200,
-        dataset_id="smac-bench/sawyer-manip/scripted-v0",
-        generator="smac_bench.envs.sawyer.tasks:generate",
-        variants=(("smac_bench/SawyerManip-v1", "smac_bench.envs.sawyer.env:SawyerManipV1Env"),),
+        dataset_id="smac-bench/sawyer-manip/scripted-v1",
+        generator="smac_bench.envs.sawyer.tasks:generate_v1",
     ),
 )}
 

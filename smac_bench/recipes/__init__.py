@@ -79,23 +79,26 @@ register(Recipe(
 
 
 def _sawyer_scripted(family: str) -> list[Any]:
-    from smac_bench.recipes.scripted import sawyer_behaviour
+    from smac_bench.recipes.scripted import sibling_behaviour
 
-    return sawyer_behaviour(family)
+    return list(sibling_behaviour(family))
 
 
 register(Recipe(
-    dataset_id="smac-bench/sawyer-manip/scripted-v0",
+    dataset_id="smac-bench/sawyer-manip/scripted-v1",
     family="sawyer-manip",
     behaviour="scripted",
     scripted=_sawyer_scripted,
+    transitions_per_task=1600,
     max_envs=40,  # a Sawyer scene env holds ~25 MB: 120 at once would need ~3 GB
     description=(
-        "Scripted Sawyer manipulation data on the training tasks: waypoint controllers with Gaussian "
-        "action noise (std 0.1, as in the SMAC paper), 1,200 transitions (6 episodes x 200 steps) per "
-        "task. The first 2 episodes of every task pursue another aim its scene allows (another object, "
-        "or a point to reach), the last 4 the task's own aim; all rewards are the task's own, so "
-        "quality runs from failing to solving and only the reward labels say which aim is the task's."
+        "Scripted Sawyer manipulation data on the 120 training tasks (30 table layouts, 4 sibling tasks "
+        "each that differ only in the unobserved aim or hidden goal point): waypoint controllers with "
+        "Gaussian action noise (std 0.1, as in the SMAC paper), 1,600 transitions (8 episodes x 200 steps) "
+        "per task. Episode slot e of every task pursues the aim of its layout's sibling e mod 4, with "
+        "noise drawn per layout and slot, so all siblings of a layout record the same 8 episodes, each "
+        "labelled with its own reward (the relabelling of rlkit's relabel_offline_data, by simulation): "
+        "2 of a task's 8 episodes pursue its own aim, 6 a sibling's, and only the rewards say which."
     ),
 ))
 

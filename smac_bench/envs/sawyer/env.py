@@ -1,5 +1,5 @@
-"""``SawyerManipEnv``: the Gymnasium env of the ``sawyer-manip`` task family (``SawyerManipV1Env``:
-the same env on the ``sawyer-manip-v1`` task list, where siblings share each layout).
+"""``SawyerManipV1Env``: the Gymnasium env of the ``sawyer-manip`` task family, ``smac_bench/SawyerManip-v1``
+(sibling tasks share each table layout; v0, one layout per task, is retired).
 
 Control is Meta-World's ``SawyerXYZEnv``: an action ``a`` in [-1, 1]^4 moves the mocap target of the
 hand by ``0.01 * a[:3]`` metres (clipped to the workspace box) and drives the two fingers with
@@ -208,12 +208,18 @@ class _SawyerScene(gymnasium.Env):
         self._renderers.clear()
 
 
-class SawyerManipEnv(MetaTaskMixin, _SawyerScene):
-    """Sawyer manipulation meta-task env, ``smac_bench/SawyerManip-v0`` (200-step episodes).
+class SawyerManipV1Env(MetaTaskMixin, _SawyerScene):
+    """Sawyer manipulation meta-task env, ``smac_bench/SawyerManip-v1`` (200-step episodes), on the
+    ``sawyer-manip`` task list, where each table layout hosts several sibling tasks.
 
     ``env.reset(seed=s, options={"task_id": k})`` loads task ``k``'s scene (objects, poses) and
     aim; ``info["success"]`` and ``info["task_id"]`` are given at reset and every step. Keyword
     ``reward_type`` is ``"sparse"`` (default) or ``"shaped"`` (see module docstring).
+
+    Siblings differ only in the aim and hidden goal points, neither of which is observed, and
+    reset draws nothing from the task (the hand starts at :data:`HAND_INIT_POS`, the drawer as the
+    layout has it), so siblings give identical observations for identical actions: only the
+    reward tells them apart.
     """
 
     family_name = "sawyer-manip"
@@ -224,16 +230,3 @@ class SawyerManipEnv(MetaTaskMixin, _SawyerScene):
                  split: str | None = None) -> None:
         _SawyerScene.__init__(self, reward_type, render_mode, width, height, camera)
         self._init_family(task_id, task_ids, split)
-
-
-class SawyerManipV1Env(SawyerManipEnv):
-    """``smac_bench/SawyerManip-v1``: the same scenes, dynamics, observation and rewards as v0, on
-    the ``sawyer-manip-v1`` task list, where each layout hosts several sibling tasks.
-
-    Siblings differ only in the aim and hidden goal points, neither of which is observed, and
-    reset draws nothing from the task (the hand starts at :data:`HAND_INIT_POS`, the drawer as the
-    layout has it), so siblings give identical observations for identical actions: only the
-    reward tells them apart.
-    """
-
-    family_name = "sawyer-manip-v1"

@@ -17,10 +17,10 @@ test anchor is at least ``2 * CELL_GAP`` from every training anchor (measured: 8
 Objects never overlap: each has an oriented rectangular footprint that includes the room the hand
 and the opened drawer need, and footprints keep :data:`MARGIN` apart.
 
-Two frozen task lists: ``sawyer-manip`` (v0, :func:`generate`) gives every task its own layout, so
-the observation names the task; ``sawyer-manip-v1`` (:func:`generate_v1`) lays out 38 tables the
-same way and puts 4-5 *sibling* tasks on each (:func:`sibling_aims`), which only the reward tells
-apart. Regenerate neither: ``generate_v1().to_json()`` must equal the pinned file.
+The frozen task list ``sawyer-manip`` (:func:`generate_v1`, env ``smac_bench/SawyerManip-v1``) lays
+out 38 tables (30 train, 8 test) and puts 4-5 *sibling* tasks on each (:func:`sibling_aims`), which
+only the reward tells apart. (v0, retired, gave every task its own layout, so the observation named
+the task.) Never regenerate it: ``generate_v1().to_json()`` must equal the pinned file.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from smac_bench.envs.family import Task, TaskFamily, register_generator
+from smac_bench.envs.family import Task, TaskFamily
 from smac_bench.envs.sawyer.scene import DRAWER_TRAVEL, HAND_INIT_POS, OBJECT_KINDS
 
 AIMS: tuple[str, ...] = ("press_button", "open_drawer", "close_drawer", "place_puck", "place_in_tray", "reach")
@@ -80,7 +80,6 @@ ANCHOR_BOUNDS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 GOAL_Z = {"place_puck": (0.05, 0.2), "reach": (0.1, 0.3)}
 MAX_CARRY = 0.6  # horizontal puck-to-goal distance (m) that fits a 200-step episode with noise
 DRAWER_OPEN_INIT = (0.12, DRAWER_TRAVEL)  # opening of a drawer that starts open (m)
-N_TRAIN, N_TEST = 120, 36
 
 
 @dataclass(frozen=True)
@@ -191,80 +190,9 @@ def _place(kind: str, bounds: str, colour: int, placed: list[np.ndarray], rng: n
     return None
 
 
-def sample_task(aim: str, combo: Sequence[str], colour: int, rng: np.random.Generator) -> dict[str, Any]:
-    """Params of one task: ``combo`` laid out in cells of ``colour``, pursuing ``aim``."""
-    for _ in range(200):
-        placed: list[np.ndarray] = []
-        objects: dict[str, dict[str, Any]] = {}
-        for kind in combo:  # big objects first: they are the hardest to fit
-            pose = _place(kind, kind, colour, placed, rng, rotates=kind in ("button", "drawer"))
-            if pose is None:
-                break
-            objects[kind] = {"pos": [pose[0], pose[1]]}
-            if kind in ("button", "drawer"):
-                objects[kind]["yaw"] = pose[2]
-            if kind == "drawer":
-                starts_open = aim == "close_drawer" or (aim != "open_drawer" and rng.random() < 0.5)
-                opening = rng.uniform(*DRAWER_OPEN_INIT) if starts_open else 0.0
-                objects[kind]["opening"] = round(float(opening), 4)
-        else:
-            goal = None
-            if aim == "place_in_tray":
-                goal = [*objects["tray"]["pos"], 0.02]
-            elif aim in GOAL_Z:
-                spot = _place("goal", aim, colour, placed, rng, rotates=False)
-                if spot is None:
-                    continue
-                goal = [spot[0], spot[1], round(float(rng.uniform(*GOAL_Z[aim])), 4)]
-            if aim in ("place_puck", "place_in_tray") and math.dist(objects["puck"]["pos"], goal[:2]) > MAX_CARRY:
-                continue
-            return {"aim": aim, "objects": objects, "goal": goal}
-    raise RuntimeError(f"could not lay out {combo} for {aim} in colour-{colour} cells")
-
-
-def _split_tasks(n: int, combos: Sequence[tuple[str, ...]], colour: int,
-                 rng: np.random.Generator) -> list[dict[str, Any]]:
-    """``n`` tasks whose aims cycle through :data:`AIMS`; each picks a random combo that allows it."""
-    tasks = []
-    for k in range(n):
-        aim = AIMS[k % len(AIMS)]
-        fitting = [c for c in combos if AIM_NEEDS[aim] <= set(c)]
-        combo = fitting[int(rng.integers(len(fitting)))]
-        tasks.append(sample_task(aim, combo, colour, rng))
-    return tasks
-
-
-@register_generator("sawyer-manip")
-def generate(seed: int = 2024) -> TaskFamily:
-    """120 train tasks (white cells, :data:`TRAIN_COMBOS`), 36 test tasks (black cells,
-    :data:`TEST_COMBOS`); ids 0-119 train, 120-155 test."""
-    rng = np.random.default_rng(seed)
-    params = _split_tasks(N_TRAIN, TRAIN_COMBOS, 0, rng) + _split_tasks(N_TEST, TEST_COMBOS, 1, rng)
-    return TaskFamily(
-        name="sawyer-manip",
-        env_id="smac_bench/SawyerManip-v0",
-        tasks=tuple(Task(k, p) for k, p in enumerate(params)),
-        train_ids=tuple(range(N_TRAIN)),
-        test_ids=tuple(range(N_TRAIN, N_TRAIN + N_TEST)),
-        max_episode_steps=200,
-        seed=seed,
-        description="Sawyer gripper: press a button, open/close a drawer, place a puck, reach; "
-        "held-out object sets and table cells",
-        extra={
-            "aims": list(AIMS),
-            "train_combos": [list(c) for c in TRAIN_COMBOS],
-            "test_combos": [list(c) for c in TEST_COMBOS],
-            "cell_m": CELL,
-            "cell_gap_m": CELL_GAP,
-            "train_cell_colour": 0,
-            "test_cell_colour": 1,
-        },
-    )
-
-
 # ---------------------------------------------------------------------------------------- v1
-# v0 gave every task its own layout, so the observation (object poses, drawer state) named the
-# task and every network learned layout -> aim. In v1 a layout hosts a set of *siblings* that
+# v0 (retired) gave every task its own layout, so the observation (object poses, drawer state)
+# named the task and every network learned layout -> aim. In v1 a layout hosts a set of *siblings* that
 # differ only in what the observation cannot show: the aim, and hidden goal points. Only rewards
 # tell siblings apart, which is what makes the family a meta-RL problem.
 SIBLINGS_V1 = 4  # siblings per layout at least: hidden-goal siblings fill up to it
@@ -310,9 +238,9 @@ def _hidden_goal(aim: str, objects: Mapping[str, Any], colour: int, placed: list
 
 def sample_layout_v1(combo: Sequence[str], colour: int, drawer_open: bool,
                      rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Params of every sibling of one layout: ``combo`` laid out in cells of ``colour`` (as v0 lays
-    out a scene), the drawer (if any) open or shut for all of them, and each hidden-goal sibling's
-    own goal point."""
+    """Params of every sibling of one layout: ``combo`` laid out in cells of ``colour`` (footprints
+    rejection-sampled clear of each other), the drawer (if any) open or shut for all of them, and
+    each hidden-goal sibling's own goal point."""
     for _ in range(200):
         placed: list[np.ndarray] = []
         objects: dict[str, dict[str, Any]] = {}
@@ -361,14 +289,14 @@ def _split_layouts(n: int, combos: Sequence[tuple[str, ...]], colour: int, first
 
 
 def generate_v1(seed: int = 2025) -> TaskFamily:
-    """``sawyer-manip-v1``: :data:`TRAIN_LAYOUTS_V1` training layouts (white cells,
+    """``sawyer-manip``: :data:`TRAIN_LAYOUTS_V1` training layouts (white cells,
     :data:`TRAIN_COMBOS`) and :data:`TEST_LAYOUTS_V1` test layouts (black cells,
     :data:`TEST_COMBOS`), each hosting its siblings (:func:`sibling_aims`); training ids first."""
     rng = np.random.default_rng(seed)
     train = _split_layouts(TRAIN_LAYOUTS_V1, TRAIN_COMBOS, 0, 0, rng)
     test = _split_layouts(TEST_LAYOUTS_V1, TEST_COMBOS, 1, TRAIN_LAYOUTS_V1, rng)
     return TaskFamily(
-        name="sawyer-manip-v1",
+        name="sawyer-manip",
         env_id="smac_bench/SawyerManip-v1",
         tasks=tuple(Task(k, p) for k, p in enumerate(train + test)),
         train_ids=tuple(range(len(train))),
