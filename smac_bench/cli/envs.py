@@ -43,20 +43,24 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(320, "--size", help="Frame width and height in pixels."),
         noise: float = typer.Option(0.0, "--noise", help="Gaussian action-noise std of the scripted policy "
                                     "(scripted episodes only)."),
+        sibling: int = typer.Option(
+            None, "--sibling", help="Show this sibling task (same table layout) side by side: its episode of the "
+            "same number, or its own scripted controller."),
     ) -> None:
         """Render an episode of one task to an animated GIF.
 
         Training tasks: an episode of the installed offline dataset, replayed in the simulator
         (its recorded seed, reset options and actions); the dataset must be installed (`smac-bench
         datasets build sawyer-manip`). Test tasks have no offline data: their scripted controller
-        is shown instead, as with --scripted.
+        is shown instead, as with --scripted. --sibling J shows task J, another task on the same
+        table layout, on the right.
         """
         if family != "sawyer-manip":
             raise UserError(f"render supports only sawyer-manip, not {family!r}")
         from smac_bench.recipes.clip import render_episode
 
         result = render_episode(task, out, episode=episode, scripted=scripted, every=every, size=size,
-                                noise_std=noise)
+                                noise_std=noise, sibling=sibling)
         if result["note"]:
             console.print(f"note: {result['note']}")
         if result["source"] == "offline":
@@ -71,3 +75,7 @@ def register(app: typer.Typer) -> None:
                 f"wrote {out}: {result['frames']} frames of {result['steps']} steps of the scripted controller, "
                 f"success={result['success']}"
             )
+        if "sibling" in result:
+            sib = result["sibling"]
+            what = (f"episode_{sib['episode']}, return {sib['return']:.1f}, " if "episode" in sib else "")
+            console.print(f"right: sibling task {sib['task_id']} ({sib['aim']}), {what}success={sib['success']}")
