@@ -114,7 +114,7 @@ def verify(dataset_id: str, manifest_path: str | None = None, checksums: bool = 
 
 def _repair_hint(dataset_id: str) -> str:
     return (f"check it with `smac-bench datasets verify {dataset_id}` and rebuild it with "
-            f"`smac-bench datasets build {dataset_id} --force` (or download it again with --force)")
+            f"`smac-bench datasets build {dataset_id}` (or download it again with --force)")
 
 
 def load_checked_arrays(dataset_id: str) -> dict[str, np.ndarray]:
