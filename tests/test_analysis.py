@@ -132,6 +132,26 @@ def test_zshift_on_a_toy_run(tmp_path):
     # the offline data is shifted by +2: its posterior mean is further from 0 -> larger KL
     kl = back.groupby("context_source").posterior_kl.mean()
     assert kl["offline"] > kl["exploration"]
+    # claim 3: within-task KL (exploration vs offline posterior) over between-task KL, and the return gap
+    claim3 = pd.read_csv(cfg.run_dir / "zshift_claim3.csv")
+    assert claim3.checkpoint.tolist() == ["offline_end", "online_end"]
+    assert (claim3.within_kl > 0).all() and (claim3.between_kl > 0).all() and (claim3.offline_within_kl >= 0).all()
+    assert np.allclose(claim3.kl_ratio, claim3.within_kl / claim3.between_kl)
+    assert np.allclose(claim3.return_gap, claim3.return_offline - claim3.return_exploration)
+    assert claim3.train_step.tolist() == [100, 200] and claim3.episodes_return_gap.notna().all()
+
+
+def test_gaussian_kl_matches_torch():
+    import torch
+    from torch.distributions import Normal, kl_divergence
+
+    from smac_bench.analysis.zshift import gaussian_kl
+
+    rng = np.random.default_rng(0)
+    m1, m2 = rng.normal(size=(2, 3, 5))
+    s1, s2 = rng.uniform(0.1, 2.0, size=(2, 3, 5))
+    expected = kl_divergence(Normal(torch.tensor(m1), torch.tensor(s1)), Normal(torch.tensor(m2), torch.tensor(s2)))
+    assert np.allclose(gaussian_kl(m1, s1, m2, s2), expected.sum(-1).numpy())
 
 
 def test_curves_match_seeds_by_evaluation_when_online_steps_differ():

@@ -10,7 +10,11 @@ Presets:
 
 * ``smoke`` — tiny networks and batches; an update takes about a millisecond (tests).
 * ``quick`` — medium networks, meaningful on a 2-core laptop CPU.
-* ``paper`` — the reference sizes of rlkit's SMAC / PEARL launchers (Pong et al. 2022).
+* ``paper`` — the reference sizes of rlkit's SMAC / PEARL launchers (Pong et al. 2022), and their
+  online iteration: 5 tasks x (400 prior + 600 posterior env steps), then 4,000 train steps x 4
+  context mini-batches = 16,000 updates per 5,000 env steps.
+
+Per family, ``encoder_buffer="family"`` follows the launcher of that domain (:data:`FAMILY_ENCODER_BUFFER`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ class LatentACConfig:
     """Transitions per task per update for the actor-critic (offline phase)."""
     context_size: int = 64
     """Context transitions per task per update for the encoder."""
+    exploration_resample_period: int = 1
+    """Env steps between fresh draws of ``z`` while exploring: online collection, the ``K`` exploration
+    episodes and the final episode of protocol v2 (0: one ``z`` per episode). rlkit's
+    ``exploration_resample_latent_period=1`` (``rlkit/torch/smac/base_config.py``, SMAC and PEARL
+    configs alike), counted in env steps by ``rollout`` in ``rlkit/torch/smac/sampler.py``."""
 
 
 @dataclass
@@ -65,21 +74,49 @@ class SMACConfig(LatentACConfig):
     decoder_hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the reward decoder ``r(s, a, z)``."""
     awac_beta: float = 100.0
-    """AWAC temperature: actor weights are ``softmax((Q - V) / beta)`` over the batch."""
+    """AWAC temperature: actor weights are ``softmax((Q - V) / beta)`` over the batch. rlkit's SMAC
+    launchers use 100 (``trainer_kwargs.beta`` in ``rlkit/torch/smac/base_config.py``); on the
+    cheetah-vel data that makes the weights nearly uniform (see ``baselines/awac-weights/``)."""
+    awac_whiten: bool = False
+    """Whiten the advantages over the batch before weighting: ``w = exp(((A - mean A) / (std A + 1e-5)) / beta)``,
+    unnormalised, loss ``-sum_n w_n log pi`` — rlkit's ``normalize_over_batch="whiten"``
+    (``rlkit/torch/smac/smac.py``). Off by default: the launchers keep ``normalize_over_batch=True``
+    (the softmax)."""
     alpha: float = 0.0
     """Entropy coefficient in the Bellman target and actor loss (rlkit's SMAC uses 0)."""
     online_reparam_weight: float = 1.0
     """Online phase only: weight of the reparameterised ``-Q(s, a~pi)`` actor term added to AWAC."""
     online_tasks_per_iter: int = 5
-    """Training tasks visited per online iteration, one env each, stepped as a batch."""
+    """Training tasks visited per online iteration, one env each, stepped as a batch (rlkit's ``num_tasks_sample``)."""
     online_prior_steps: int = 400
-    """Env steps per visited task with ``z ~ p(z)`` re-drawn every step (the last episode is cut at this budget)."""
+    """Env steps per visited task with ``z ~ p(z)`` re-drawn every :attr:`exploration_resample_period` steps
+    (the last episode is cut at this budget; rlkit's ``num_steps_prior``). These rollouts also feed the
+    encoder buffer."""
     online_posterior_steps: int = 600
-    """Env steps per visited task with ``z ~ q(z | c)`` re-drawn every step from a per-episode posterior."""
+    """Env steps per visited task with ``z ~ q(z | c)`` re-drawn every :attr:`exploration_resample_period` steps
+    from a per-episode posterior (rlkit's ``num_extra_rl_steps_posterior``: RL replay only)."""
     online_updates_per_iter: int = 4000
-    """Gradient updates after each online iteration's collection."""
+    """Train steps after each online iteration's collection (rlkit's ``num_train_steps_per_itr``); each
+    runs :attr:`online_context_minibatches` gradient updates."""
+    online_context_minibatches: int = 1
+    """Gradient updates per online train step. rlkit (``MetaRLAlgorithm.train`` in
+    ``rlkit/core/meta_rl_algorithm.py``) draws one context of ``embedding_batch_size = 256``
+    transitions per task and splits it into ``256 // embedding_mini_batch_size (64) = 4`` slices; each
+    slice, with a fresh RL batch of the same tasks, is one update: 4,000 train steps = 16,000 updates."""
     online_batch_size: int = 256
     """Transitions per task per update in the online phase (offline and online data pooled)."""
+    encoder_buffer: str = "family"
+    """Where the encoder's contexts come from in the online phase (offline phase: the offline data either way).
+
+    * ``"apart"`` — an encoder buffer kept apart from the RL replay: the offline data plus only the online
+      rollouts drawn with ``z ~ prior``; posterior rollouts go to the RL replay only. rlkit's cheetah
+      launcher (``examples/smac/cheetah.py``: ``use_rl_buffer_for_enc_buffer=False``; routing in
+      ``MetaRLAlgorithm.train``, ``rlkit/core/meta_rl_algorithm.py``).
+    * ``"pooled"`` — contexts from the RL replay (offline and every online rollout): rlkit's base config
+      (``use_rl_buffer_for_enc_buffer=True``, ``rlkit/torch/smac/base_config.py``), kept by ``examples/smac/ant.py``.
+    * ``"family"`` — the launcher's choice for the env's task family, :data:`FAMILY_ENCODER_BUFFER`
+      (resolved from the env's registered id when the online phase starts; other envs: ``"pooled"``).
+    """
     rollout_context_size: int = 256
     """Context transitions per task to infer ``z`` for reward labels and posterior rollouts."""
     online_capacity: int = 20_000
@@ -98,6 +135,22 @@ class PEARLConfig(LatentACConfig):
     """Weight of ``mean(log_std^2)`` on the policy's log standard deviation."""
 
 
+FAMILY_ENCODER_BUFFER: dict[str, str] = {"cheetah-vel": "apart", "ant-dir": "pooled"}
+"""``encoder_buffer="family"`` per task family: what rlkit's launcher for that domain does
+(``examples/smac/cheetah.py`` sets ``use_rl_buffer_for_enc_buffer=False``, ``examples/smac/ant.py`` keeps the base
+config's ``True``). Families rlkit has no launcher for fall back to the base config, ``"pooled"``."""
+ENCODER_BUFFERS = ("family", "apart", "pooled")
+
+
+def resolve_encoder_buffer(choice: str, family: str | None) -> str:
+    """``"apart"`` or ``"pooled"``: ``choice`` itself, or for ``"family"`` the family's launcher choice."""
+    if choice not in ENCODER_BUFFERS:
+        raise UserError(f"encoder_buffer must be one of {', '.join(ENCODER_BUFFERS)}, not {choice!r}")
+    if choice != "family":
+        return choice
+    return FAMILY_ENCODER_BUFFER.get(family or "", "pooled")
+
+
 _SMOKE_NETS = dict(latent_dim=2, encoder_hidden=(32, 32), policy_hidden=(32, 32), critic_hidden=(32, 32),
                    meta_batch=2, batch_size=32, context_size=16)
 _QUICK_NETS = dict(encoder_hidden=(128, 128), policy_hidden=(256, 256), critic_hidden=(256, 256),
@@ -107,7 +160,9 @@ _QUICK_NETS = dict(encoder_hidden=(128, 128), policy_hidden=(256, 256), critic_h
 def smac_preset(preset: str) -> SMACConfig:
     """:class:`SMACConfig` at ``smoke`` / ``quick`` / ``paper`` (the registry checks the name)."""
     return {
-        "paper": SMACConfig,
+        # rlkit's online iteration: 5 tasks x (400 prior + 600 posterior steps), 4,000 train steps x 4
+        # context mini-batches (examples/smac/*.py over rlkit/torch/smac/base_config.py).
+        "paper": lambda: SMACConfig(online_context_minibatches=4),
         "quick": lambda: SMACConfig(**_QUICK_NETS, online_tasks_per_iter=4, online_prior_steps=200,
                                     online_posterior_steps=200, online_updates_per_iter=1200,
                                     online_batch_size=128, online_capacity=10_000),
@@ -158,6 +213,12 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         raise UserError(f"expected a {cls.__name__} (or a dict of its fields), got {type(config).__name__}")
     for f in fields(out):
         v = getattr(out, f.name)
-        if isinstance(v, int) and not isinstance(v, bool) and v <= 0 and f.name != "online_posterior_steps":
+        if (isinstance(v, int) and not isinstance(v, bool) and v <= 0
+                and f.name not in ("online_posterior_steps", "exploration_resample_period")):
             raise UserError(f"{cls.__name__}.{f.name} must be positive, got {v}")
+    if out.exploration_resample_period < 0:
+        period = out.exploration_resample_period
+        raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")
+    if isinstance(out, SMACConfig):
+        resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
     return out

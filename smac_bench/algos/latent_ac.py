@@ -5,10 +5,13 @@ tanh-Gaussian policy ``pi(a | s, z)`` and twin critics ``Q_j(s, a, z)`` with tar
 trained by one (multi-group) Adam. What differs between the agents is only their update
 (:meth:`LatentActorCritic.update`): the loss functions of :mod:`smac_bench.algos.losses`, composed.
 
-Training data come from a set of *named* buffers (``"offline"``, ``"online"``, ...); an agent says
-which names feed its actor-critic batches (:attr:`~LatentActorCritic.batch_sources`) and its
+Training data come from a set of *named* buffers (``"offline"``, ``"online"``, ``"encoder"``); an agent
+says which names feed its actor-critic batches (:attr:`~LatentActorCritic.batch_sources`) and its
 encoder contexts (:attr:`~LatentActorCritic.context_sources`), and :mod:`smac_bench.data.buffer`
-draws from their pooled rows.
+draws from their pooled rows. ``"online"`` is the RL replay of online rollouts; ``"encoder"`` is the
+online data the encoder's contexts read: the RL replay itself (``encoder_buffer="pooled"``) or a
+buffer of the prior-``z`` rollouts only (``"apart"``, kept in :attr:`LatentActorCritic.encoder_buffer`),
+as :mod:`smac_bench.algos.online` routes them.
 
 Randomness: network init uses ``derive_seed(seed, "init")`` (built on CPU, then moved, so weights
 do not depend on the device); training draws from ``generator``, ``act`` from ``act_generator``
@@ -31,10 +34,12 @@ from smac_bench.algos import checkpoint, losses
 from smac_bench.algos.base import Agent, OnlineSetting
 from smac_bench.algos.config import LatentACConfig, coerce_config
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
+from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.algos.online import Rollout
 from smac_bench.data import buffer as buffers
 from smac_bench.data.buffer import Batch, MultiTaskBuffer, context_dim
+from smac_bench.utils.io import atomic_write_json, atomic_write_with
 from smac_bench.utils.seeding import derive_seed, numpy_generator, torch_generator
 
 Stats = dict[str, torch.Tensor]
@@ -57,7 +62,7 @@ class LatentActorCritic(Agent):
     uses_decoder: ClassVar[bool] = False
     batch_sources: ClassVar[tuple[str, ...]] = ("offline", "online")
     """Buffers whose pooled rows feed the actor-critic batches (those present in a training call)."""
-    context_sources: ClassVar[tuple[str, ...]] = ("offline", "online")
+    context_sources: ClassVar[tuple[str, ...]] = ("offline", "encoder")
     """Buffers whose pooled rows feed the encoder's contexts."""
 
     def __init__(self, obs_dim: int, act_dim: int, config: LatentACConfig | dict, seed: int,
@@ -94,6 +99,8 @@ class LatentActorCritic(Agent):
         self.num_updates = 0
         self.num_env_steps = 0
         self.online_buffer: MultiTaskBuffer | None = None
+        self.encoder_buffer: MultiTaskBuffer | None = None
+        """Online prior-``z`` rollouts kept apart from the RL replay (``encoder_buffer="apart"``; else ``None``)."""
         self.last_rollouts: list[Rollout] = []
 
     # ------------------------------------------------------------------ structure
@@ -131,14 +138,34 @@ class LatentActorCritic(Agent):
         return batch, context
 
     def train_updates(self, sources: Mapping[str, MultiTaskBuffer], num_updates: int, batch_size: int,
-                      is_online: bool) -> dict[str, float]:
-        """``num_updates`` gradient updates on meta-batches from ``sources``; returns mean diagnostics."""
+                      is_online: bool, context_minibatches: int = 1) -> dict[str, float]:
+        """``num_updates`` train steps on meta-batches from ``sources``; returns mean diagnostics.
+
+        Each train step makes ``context_minibatches`` gradient updates on the same tasks: one context
+        of ``context_minibatches * context_size`` transitions per task is drawn and cut into slices,
+        each slice paired with a fresh batch (rlkit's ``embedding_batch_size // embedding_mini_batch_size``).
+        """
         totals: Stats = {}
+        count = 0
         for _ in range(num_updates):
-            batch, context = self.sample_meta_batch(sources, batch_size)
-            for k, v in self.update(batch, context, is_online).items():
-                totals[k] = totals[k] + v if k in totals else v.clone()
-        return {k: float(v) / num_updates for k, v in totals.items()} if num_updates else {}
+            for batch, context in self._train_step_batches(sources, batch_size, context_minibatches):
+                for k, v in self.update(batch, context, is_online).items():
+                    totals[k] = totals[k] + v if k in totals else v.clone()
+                count += 1
+        return {k: float(v) / count for k, v in totals.items()} if count else {}
+
+    def _train_step_batches(self, sources: Mapping[str, MultiTaskBuffer], batch_size: int,
+                            minibatches: int) -> list[tuple[Batch, torch.Tensor]]:
+        """The ``(batch, context)`` pairs of one train step (one pair: :meth:`sample_meta_batch`'s draws)."""
+        if minibatches == 1:
+            return [self.sample_meta_batch(sources, batch_size)]
+        size = self.config.context_size
+        slots = torch.randint(len(sources["offline"].task_ids), (self.config.meta_batch,), device=self.device,
+                              generator=self.generator)
+        context = buffers.sample_context(_named(sources, self.context_sources), slots, size * minibatches,
+                                         self.generator)
+        return [(buffers.sample(_named(sources, self.batch_sources), slots, batch_size, self.generator),
+                 context[:, i * size:(i + 1) * size]) for i in range(minibatches)]
 
     def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
         self.check_buffer(buffer)
@@ -179,6 +206,11 @@ class LatentActorCritic(Agent):
         self.num_updates += 1
 
     # ------------------------------------------------------------------ inference and acting
+    @property
+    def exploration(self) -> ExplorationPolicy:
+        """How this agent draws ``z`` while exploring and in the scored episode (online phase and protocol v2)."""
+        return ExplorationPolicy(resample_period=self.config.exploration_resample_period)
+
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and variances ``[T, L]`` of ``q(z | c)`` (differentiable; no checks)."""
         return self.encoder.posterior_params(context)
@@ -213,12 +245,44 @@ class LatentActorCritic(Agent):
     # ------------------------------------------------------------------ checkpoints
     def save(self, directory: str | Path) -> None:
         checkpoint.save_agent(self, directory)
+        _save_encoder_buffer(self.encoder_buffer, Path(directory))
 
     def load(self, directory: str | Path) -> None:
         checkpoint.load_agent(self, directory)
+        self.encoder_buffer = _load_encoder_buffer(Path(directory), self.device)
         self.last_rollouts = []
 
 
 def _named(sources: Mapping[str, MultiTaskBuffer], names: tuple[str, ...]) -> list[MultiTaskBuffer]:
     """The buffers called ``names`` that this training call has, in the order of ``names``."""
     return [sources[name] for name in names if name in sources]
+
+
+ENCODER_WEIGHTS, ENCODER_STATE = "encoder_buffer.safetensors", "encoder_buffer.json"
+"""The ``"apart"`` encoder buffer, next to the checkpoint's own files (absent when there is none)."""
+
+
+def _save_encoder_buffer(buffer: MultiTaskBuffer | None, directory: Path) -> None:
+    """Write ``buffer`` beside a checkpoint (safetensors + JSON, each atomic); remove stale files when ``None``."""
+    from safetensors.torch import save_file
+
+    if buffer is None:
+        for name in (ENCODER_WEIGHTS, ENCODER_STATE):
+            (directory / name).unlink(missing_ok=True)
+        return
+    tensors, meta = buffer.state()
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write_with(directory / ENCODER_WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+    atomic_write_json(directory / ENCODER_STATE, meta)
+
+
+def _load_encoder_buffer(directory: Path, device: torch.device) -> MultiTaskBuffer | None:
+    """The buffer :func:`_save_encoder_buffer` wrote, or ``None``."""
+    import json
+
+    from safetensors.torch import load_file
+
+    if not (directory / ENCODER_STATE).is_file():
+        return None
+    meta = json.loads((directory / ENCODER_STATE).read_text())
+    return MultiTaskBuffer.from_state(load_file(str(directory / ENCODER_WEIGHTS), device="cpu"), meta, device)

@@ -99,6 +99,26 @@ def awac_weights(q_data: torch.Tensor, v_pi: torch.Tensor, beta: float) -> torch
     return torch.softmax(score / beta, dim=0)
 
 
+def awac_whitened_weights(q_data: torch.Tensor, v_pi: torch.Tensor, beta: float) -> torch.Tensor:
+    """rlkit's ``normalize_over_batch="whiten"``: ``w = exp(((A - mean A) / (std A + 1e-5)) / beta)``, ``A = Q - V``.
+
+    Unnormalised, as in rlkit: :func:`awac_policy_loss` is then about ``N`` times the softmax loss
+    (Adam's steps hardly depend on that scale; the online ``-Q`` term's relative weight does). No
+    gradient. Whitening makes ``beta`` a temperature in units of the batch's advantage spread, so the
+    weights select whatever the scale of ``Q``.
+    """
+    score = (q_data - v_pi).reshape(-1).detach()
+    return torch.exp((score - score.mean()) / (score.std() + 1e-5) / beta)
+
+
+def weight_stats(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(max, ESS)`` of a batch's actor weights, normalised to sum to one: the largest share one
+    transition gets (uniform: ``1/N``) and the effective sample size ``(sum w)^2 / sum w^2`` (uniform: ``N``)."""
+    w = weights.detach().reshape(-1)
+    total = w.sum()
+    return w.max() / total, total.square() / w.square().sum()
+
+
 def awac_policy_loss(log_prob_data: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Advantage-weighted log-likelihood: ``-sum_n w_n log pi(a_n | s_n)`` (= rlkit's ``mean(-logp * N * w)``)."""
     return -(log_prob_data.reshape(-1) * weights.detach()).sum()

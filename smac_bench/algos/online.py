@@ -4,13 +4,19 @@ One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
 
 1. draw ``online_tasks_per_iter`` training tasks (with replacement) and give each its own env;
 2. *prior* rollouts: exactly ``online_prior_steps`` steps per env (episodes; the last one is cut
-   at the budget), with ``z ~ N(0, I)`` re-drawn every step;
-3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn every step
-   from ``q(z | c)``, ``c`` a fresh context of the task (offline and online data pooled) per episode;
+   at the budget), with ``z ~ N(0, I)`` re-drawn every ``exploration_resample_period`` steps (the
+   agent's :class:`~smac_bench.algos.exploration.ExplorationPolicy`, the rule protocol v2 evaluates with);
+3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn as often from
+   ``q(z | c)``, ``c`` a fresh context of the task per episode from the encoder's sources (offline
+   data plus the ``"encoder"`` online data, below);
 4. every new transition gets the reward the agent's ``label_rewards`` returns — SMAC: the frozen
    decoder's ``r_hat(s, a, z_label)``, ``z_label ~ q(z | c_offline)`` drawn once per episode from
-   *offline* context of the same task; the oracle: the env's reward — and enters the online buffer;
-5. ``online_updates_per_iter`` actor-critic updates on offline + online data, encoder/decoder frozen.
+   *offline* context of the same task; the oracle: the env's reward — and enters the RL replay
+   (``"online"``); with ``encoder_buffer="apart"`` the prior rollouts also enter the encoder buffer
+   and the posterior rollouts do not (rlkit's cheetah launcher), with ``"pooled"`` the encoder reads
+   the RL replay;
+5. ``online_updates_per_iter`` train steps of ``online_context_minibatches`` actor-critic updates each
+   on offline + online data, encoder/decoder frozen.
 
 All envs of an iteration are stepped in lock-step and their actions come from one batched policy call.
 The phase talks to the agent only through :class:`OnlineLearner`'s public members.
@@ -27,7 +33,8 @@ import torch
 
 from smac_bench.algos import losses
 from smac_bench.algos.base import OnlineSetting
-from smac_bench.algos.config import SMACConfig
+from smac_bench.algos.config import SMACConfig, resolve_encoder_buffer
+from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.data.buffer import MultiTaskBuffer, sample_context
 from smac_bench.errors import UserError
 
@@ -65,6 +72,11 @@ class OnlineLearner(Protocol):
     np_rng: np.random.Generator
     """Env seeds and the tasks visited."""
     online_buffer: MultiTaskBuffer | None
+    """The RL replay of online rollouts."""
+    encoder_buffer: MultiTaskBuffer | None
+    """Online prior-``z`` rollouts for the encoder's contexts (``encoder_buffer="apart"`` only)."""
+    exploration: ExplorationPolicy
+    """How ``z`` is drawn while collecting (the rule evaluation uses too)."""
     last_rollouts: list[Rollout]
     num_env_steps: int
 
@@ -82,8 +94,8 @@ class OnlineLearner(Protocol):
         """The reward stored for each transition of ``rollout`` (``[N]`` or ``[N, 1]``)."""
 
     def train_updates(self, sources: Mapping[str, MultiTaskBuffer], num_updates: int, batch_size: int,
-                      is_online: bool) -> dict[str, float]:
-        """Gradient updates on the named buffers; mean diagnostics."""
+                      is_online: bool, context_minibatches: int = 1) -> dict[str, float]:
+        """Train steps of ``context_minibatches`` gradient updates on the named buffers; mean diagnostics."""
 
 
 def _posterior(agent: OnlineLearner, sources: Sequence[MultiTaskBuffer],
@@ -97,8 +109,12 @@ def _posterior(agent: OnlineLearner, sources: Sequence[MultiTaskBuffer],
 
 @torch.no_grad()
 def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, use_posterior: bool,
-            offline: MultiTaskBuffer, online: MultiTaskBuffer) -> Rollout:
+            offline: MultiTaskBuffer, encoder_online: MultiTaskBuffer) -> Rollout:
     """Exactly ``quota`` steps on every env, in episodes; one batched policy call per step.
+
+    ``z`` is redrawn every ``agent.exploration.resample_period`` steps of an episode (0: once), from
+    the prior or, with ``use_posterior``, from ``q(z | c)`` with ``c`` drawn from ``offline`` and
+    ``encoder_online`` (the online data the encoder reads) at each episode's start.
 
     An env whose episode ends early (Ant falls) starts another; the episode running when the quota
     is reached is cut there (not marked terminal), so every phase collects exactly its budget.
@@ -108,7 +124,9 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
     mu_pol = torch.zeros(n_env, latent, device=agent.device)
     std_pol = torch.ones(n_env, latent, device=agent.device)
     z_label = torch.zeros(n_env, latent, device=agent.device)
-    steps, ep_return = np.zeros(n_env, dtype=np.int64), np.zeros(n_env)
+    z_pol = torch.zeros(n_env, latent, device=agent.device)
+    period = agent.exploration.resample_period
+    steps, ep_steps, ep_return = np.zeros(n_env, dtype=np.int64), np.zeros(n_env, dtype=np.int64), np.zeros(n_env)
     active = np.ones(n_env, dtype=bool)
     per_env: list[list[tuple]] = [[] for _ in range(n_env)]
     returns: list[float] = []
@@ -118,16 +136,20 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
             seed = int(agent.np_rng.integers(2**31 - 1))
             obs[i], _ = envs[i].reset(seed=seed, options={"task_id": int(task_ids[i])})
             ep_return[i] = 0.0
+            ep_steps[i] = 0
         tasks = [int(task_ids[i]) for i in idx]
         mu, std = _posterior(agent, [offline], tasks)  # label z: offline context only
         z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
         if use_posterior:
-            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, online], tasks)
+            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, encoder_online], tasks)
 
     begin(list(range(n_env)))
     while active.any():
         idx = np.flatnonzero(active)
-        z = losses.reparam_sample(mu_pol[idx], std_pol[idx], agent.generator)
+        redraw = idx[ep_steps[idx] % period == 0] if period else idx[ep_steps[idx] == 0]
+        if redraw.size:
+            z_pol[redraw] = losses.reparam_sample(mu_pol[redraw], std_pol[redraw], agent.generator)
+        z = z_pol[idx]
         obs_t = torch.as_tensor(obs[idx], device=agent.device)
         actions = agent.sample_actions(obs_t, z, False, agent.generator).cpu().numpy()
         labels_z = z_label[idx].cpu().numpy()
@@ -136,6 +158,7 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
             next_obs, reward, terminated, truncated, _ = envs[i].step(actions[j])
             per_env[i].append((obs[i].copy(), actions[j], next_obs, float(terminated), float(reward), labels_z[j]))
             steps[i] += 1
+            ep_steps[i] += 1
             ep_return[i] += reward
             if terminated or truncated:
                 returns.append(float(ep_return[i]))
@@ -172,6 +195,18 @@ def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
 
 
 # ---------------------------------------------------------------------- the phase
+def family_of(env: object) -> str | None:
+    """The smac-bench task family whose registered env id (or a variant's) ``env`` was made from; ``None`` if none."""
+    from smac_bench.envs import FAMILIES
+
+    spec = getattr(env, "spec", None)
+    env_id = getattr(spec, "id", None)
+    for family in FAMILIES.values():
+        if env_id == family.env_id or env_id in dict(family.variants):
+            return family.name
+    return None
+
+
 def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
     """Run whole online iterations until at least ``num_env_steps`` env steps were collected.
 
@@ -194,6 +229,13 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
         raise ValueError("the offline buffer's tasks changed since this agent's online phase started")
     online = agent.online_buffer
     envs = [setting.make_env() for _ in range(cfg.online_tasks_per_iter)]
+    apart = resolve_encoder_buffer(cfg.encoder_buffer, family_of(envs[0])) == "apart"
+    if apart and agent.encoder_buffer is None:
+        agent.encoder_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
+                                               agent.act_dim, agent.device)
+    encoder_online = agent.encoder_buffer if apart else online
+    assert encoder_online is not None
+    sources = {"offline": offline, "online": online, "encoder": encoder_online}
     collected, returns, label_err, update_stats, iterations = 0, [], [], {}, 0
     try:
         while collected < num_env_steps:
@@ -202,15 +244,17 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
             for quota, use_posterior in ((cfg.online_prior_steps, False), (cfg.online_posterior_steps, True)):
                 if quota <= 0:
                     continue
-                rollout = collect(agent, envs, task_ids, quota, use_posterior, offline, online)
+                rollout = collect(agent, envs, task_ids, quota, use_posterior, offline, encoder_online)
                 rollout.labels = np.asarray(agent.label_rewards(rollout), dtype=np.float32).reshape(-1, 1)
                 _store(online, rollout)
+                if apart and not use_posterior:  # posterior rollouts: RL replay only
+                    _store(encoder_online, rollout)
                 agent.last_rollouts.append(rollout)
                 collected += len(rollout.obs)
                 returns += rollout.episode_returns
                 label_err.append(np.abs(rollout.labels - rollout.true_rewards).mean())
-            stats = agent.train_updates({"offline": offline, "online": online}, cfg.online_updates_per_iter,
-                                        cfg.online_batch_size, is_online=True)
+            stats = agent.train_updates(sources, cfg.online_updates_per_iter, cfg.online_batch_size,
+                                        is_online=True, context_minibatches=cfg.online_context_minibatches)
             for k, v in stats.items():
                 update_stats[k] = update_stats.get(k, 0.0) + v
             iterations += 1
@@ -218,7 +262,7 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
         for env in envs:
             env.close()
     agent.num_env_steps += collected
-    out = {"env_steps": float(collected), "episodes": float(len(returns)),
+    out = {"env_steps": float(collected), "episodes": float(len(returns)), "encoder_buffer_apart": float(apart),
            "episode_return": float(np.mean(returns)) if returns else float("nan"),
            "label_abs_error": float(np.mean(label_err)) if label_err else float("nan")}
     out.update({k: v / max(iterations, 1) for k, v in update_stats.items()})

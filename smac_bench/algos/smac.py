@@ -9,7 +9,9 @@ Offline phase, one gradient update on ``T = meta_batch`` tasks (all tensors batc
 3. Critics: ``sum_j mean (Q_j(s, a, z) - y)^2`` with
    ``y = reward_scale * r + (1 - d) gamma (min_j Q'_j(s', a') - alpha log pi(a'|s'))``, ``a' ~ pi(.|s', z)``.
 4. AWAC actor: ``-sum_n w_n log pi(a_n | s_n, z)`` with ``w = softmax_n((min_j Q_j(s, a) - V(s)) / beta)``
-   over the whole ``T * B`` batch and ``V(s) = min_j Q_j(s, a~)``, ``a~ ~ pi(.|s, z)``.
+   over the whole ``T * B`` batch and ``V(s) = min_j Q_j(s, a~)``, ``a~ ~ pi(.|s, z)`` (or, with
+   ``awac_whiten``, rlkit's whitened ``exp`` weights). ``awac_weight_max`` (the largest normalised
+   weight; uniform ``1/N``) and ``awac_ess`` (effective sample size; uniform ``N``) say whether they select.
 
 The three losses touch disjoint parameters and none feeds another's gradient: two backward passes
 (critic with encoder and decoder; actor) fill disjoint gradients and one (multi-group) Adam step
@@ -115,13 +117,15 @@ class SMACAgent(LatentActorCritic):
         with torch.set_grad_enabled(reparam or cfg.alpha > 0):
             pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
             q_pi = self.critic(torch.cat([flat.obs, torch.tanh(pre), z], -1), detach_weights=True).amin(0)
-        weights = losses.awac_weights(q_data.result(), q_pi, cfg.awac_beta)
+        weigh = losses.awac_whitened_weights if cfg.awac_whiten else losses.awac_weights
+        weights = weigh(q_data.result(), q_pi, cfg.awac_beta)
         loss = losses.awac_policy_loss(log_prob_data, weights)
         if cfg.alpha > 0:
             loss = loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()
         if reparam:
             loss = loss - cfg.online_reparam_weight * q_pi.mean()
-        return loss, {"actor_loss": loss.detach(), "awac_weight_max": weights.max()}
+        weight_max, ess = losses.weight_stats(weights)
+        return loss, {"actor_loss": loss.detach(), "awac_weight_max": weight_max, "awac_ess": ess}
 
     # ------------------------------------------------------------------ the online phase
     def label_rewards(self, rollout: online.Rollout) -> np.ndarray:

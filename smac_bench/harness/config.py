@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from smac_bench.errors import UserError
-from smac_bench.harness.protocol import ProtocolV1
+from smac_bench.harness.protocol import ProtocolV2
 from smac_bench.presets import PRESETS, check_preset
 
 
@@ -38,9 +38,9 @@ class Schedule:
     num_offline_tasks: int = 30
     max_eval_envs: int | None = None
 
-    def protocol(self) -> ProtocolV1:
-        """Protocol v1 with this schedule's ``R``, ``K`` (``H`` is always the family's 200 steps)."""
-        return ProtocolV1(
+    def protocol(self) -> ProtocolV2:
+        """Protocol v2 with this schedule's ``R``, ``K`` (``H`` is always the family's 200 steps)."""
+        return ProtocolV2(
             num_runs=self.num_runs,
             num_exploration_trajectories=self.num_exploration_trajectories,
             num_offline_tasks=self.num_offline_tasks,

@@ -1,4 +1,4 @@
-"""Batched execution of protocol v1 (:mod:`smac_bench.harness.protocol`).
+"""Batched execution of protocols v1 and v2 (:mod:`smac_bench.harness.protocol`).
 
 Every ``(task, run)`` pair of an evaluation gets its own env; all of them are stepped together
 and the policy is called once per time step on the stacked observations of the envs still
@@ -18,9 +18,10 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from smac_bench.algos.base import Agent
+from smac_bench.algos.exploration import ExplorationPolicy, exploration_policy, latents_per_step
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.harness.envpool import EnvPool, ProcessEnvPool, make_pool
-from smac_bench.harness.protocol import ProtocolV1, episode_seed, offline_task_ids, trajectory_seed
+from smac_bench.harness.protocol import Protocol, ProtocolV1, episode_seed, offline_task_ids, trajectory_seed
 from smac_bench.utils.threads import single_thread
 
 Pool = EnvPool | ProcessEnvPool
@@ -59,7 +60,8 @@ def rollout(
 ) -> Rollout:
     """One trajectory in each of the pool's first ``len(task_ids)`` envs, all stepped in lockstep.
 
-    The policy is called once per time step, batched over the envs still running.
+    ``z`` is ``[N, L]`` (one latent per trajectory) or ``[N, horizon, L]`` (one per step). The policy
+    is called once per time step, batched over the envs still running.
     """
     n = len(task_ids)
     pool.ensure(n)
@@ -78,7 +80,8 @@ def rollout(
             break
         all_running = idx.size == n
         with torch.no_grad():
-            zi = z if all_running else z[torch.as_tensor(idx, device=z.device)]
+            zt = z[:, t] if z.dim() == 3 else z
+            zi = zt if all_running else zt[torch.as_tensor(idx, device=z.device)]
             actions = np.asarray(agent.act(obs if all_running else obs[idx], zi, deterministic=deterministic))
         actions = actions.reshape(idx.size, act_dim)
         if record:
@@ -106,14 +109,15 @@ def _prior_draws(agent: Agent, seeds: Sequence[int], trajectory: int) -> torch.T
     return prior.mean + prior.stddev * eps_t
 
 
-def _posterior_by_length(agent: Agent, contexts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior means and ``KL(q || p)`` for contexts of possibly different lengths.
+def _posterior_by_length(agent: Agent, contexts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Posterior means, standard deviations and ``KL(q || p)`` for contexts of possibly different lengths.
 
     The agent takes ``[T, C, dim]`` with one ``C``; instead of padding (which the encoder would
     read as data) contexts are grouped by length — with no early terminations that is one group.
     """
     n = len(contexts)
     means = torch.zeros(n, agent.latent_dim, device=agent.device)
+    stds = torch.ones(n, agent.latent_dim, device=agent.device)
     kls = torch.zeros(n, device=agent.device)
     lengths = np.array([len(c) for c in contexts])
     with torch.no_grad():
@@ -124,22 +128,26 @@ def _posterior_by_length(agent: Agent, contexts: list[np.ndarray]) -> tuple[torc
             p = agent.prior(len(rows))
             r = torch.as_tensor(rows, device=agent.device)
             means[r] = q.mean
+            stds[r] = q.stddev
             kls[r] = kl_divergence(Normal(q.mean, q.stddev), p).sum(-1)
-    return means, kls
+    return means, stds, kls
 
 
 def evaluate_tasks(
     agent: Agent,
     pool: Pool,
     task_ids: Sequence[int],
-    protocol: ProtocolV1,
+    protocol: Protocol,
     eval_seed: int,
     context_source: str,
     split: str,
     buffer: MultiTaskBuffer | None = None,
     max_envs: int | None = None,
 ) -> pd.DataFrame:
-    """Protocol v1 on ``task_ids`` with one context source; one row per ``(task, run)``.
+    """The protocol (v1 or v2) on ``task_ids`` with one context source; one row per ``(task, run)``.
+
+    ``attrs`` of the result: ``env_steps`` taken, and each row's posterior ``posterior_mean`` /
+    ``posterior_std`` (lists of ``L`` floats, in row order).
 
     Args:
         context_source: ``"exploration"`` (``K`` prior-``z`` trajectories) or ``"offline"``
@@ -160,6 +168,9 @@ def evaluate_tasks(
     out = pd.concat(frames, ignore_index=True)[list(EVAL_COLUMNS)]
     # env steps taken, exploration included (for speed measurements; not a result column)
     out.attrs["env_steps"] = int(sum(f.attrs["env_steps"] for f in frames))
+    # q(z | c) of every row, in row order (the z-shift analysis compares them across context sources)
+    for key in ("posterior_mean", "posterior_std"):
+        out.attrs[key] = [row for f in frames for row in f.attrs[key]]
     return out
 
 
@@ -167,23 +178,29 @@ def _evaluate_chunk(
     agent: Agent,
     pool: Pool,
     part: list[tuple[int, int]],
-    protocol: ProtocolV1,
+    protocol: Protocol,
     eval_seed: int,
     context_source: str,
     split: str,
     buffer: MultiTaskBuffer | None,
 ) -> pd.DataFrame:
-    """Protocol v1 for a list of ``(task, run)`` pairs stepped together."""
+    """The protocol for a list of ``(task, run)`` pairs stepped together."""
     tasks = [k for k, _ in part]
     seeds = [episode_seed(eval_seed, k, r) for k, r in part]
+    v1 = isinstance(protocol, ProtocolV1)
+    policy = exploration_policy(agent)
     if context_source == "exploration":
-        contexts = _explore(agent, pool, tasks, seeds, protocol)
+        contexts = _explore(agent, pool, tasks, seeds, protocol) if v1 else _explore_v2(agent, pool, tasks, seeds,
+                                                                                      protocol, policy)
         steps = sum(len(c) for c in contexts)
     else:
         contexts = _offline_contexts(buffer, tasks, seeds, protocol.context_size)
         steps = 0
-    z, kl = _posterior_by_length(agent, contexts)
-    final_seeds = [trajectory_seed(s, protocol.num_exploration_trajectories) for s in seeds]
+    mean, std, kl = _posterior_by_length(agent, contexts)
+    k = protocol.num_exploration_trajectories
+    z = mean if v1 else _episode_latents(policy, mean, std, seeds, k, protocol.horizon,
+                                         use_mean=policy.final_z == "mean")
+    final_seeds = [trajectory_seed(s, k) for s in seeds]
     res = rollout(agent, pool, tasks, final_seeds, z, protocol.horizon, protocol.deterministic)
     df = pd.DataFrame({
         "task_id": tasks,
@@ -197,22 +214,50 @@ def _evaluate_chunk(
         "episode_seed": seeds,
     })
     df.attrs["env_steps"] = steps + int(res.lengths.sum())
+    # lists, not arrays: pandas compares attrs when it concatenates frames
+    df.attrs["posterior_mean"] = mean.cpu().tolist()
+    df.attrs["posterior_std"] = std.cpu().tolist()
     return df
 
 
 def _explore(
-    agent: Agent, pool: Pool, tasks: list[int], seeds: list[int], protocol: ProtocolV1
+    agent: Agent, pool: Pool, tasks: list[int], seeds: list[int], protocol: Protocol
 ) -> list[np.ndarray]:
-    """``K`` trajectories with fresh prior ``z`` each; returns each row's ``(s, a, r)`` context."""
+    """v1: ``K`` trajectories with fresh prior ``z`` each; returns each row's ``(s, a, r)`` context."""
     pieces: list[list[np.ndarray]] = [[] for _ in tasks]
     for j in range(protocol.num_exploration_trajectories):
         z = _prior_draws(agent, seeds, j)
-        res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z, protocol.horizon,
-                      protocol.deterministic, record=True)
-        for i, length in enumerate(res.lengths):
-            pieces[i].append(np.concatenate(
-                [res.obs[i, :length], res.actions[i, :length], res.rewards[i, :length, None]], axis=1))
+        _append_context(pieces, rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z,
+                                        protocol.horizon, protocol.deterministic, record=True))
     return [np.concatenate(p, axis=0) for p in pieces]
+
+
+def _explore_v2(agent: Agent, pool: Pool, tasks: list[int], seeds: list[int], protocol: Protocol,
+                policy: ExplorationPolicy) -> list[np.ndarray]:
+    """v2: ``K`` trajectories with ``z ~ p(z)`` redrawn as the agent's policy says; each row's ``(s, a, r)`` context."""
+    pieces: list[list[np.ndarray]] = [[] for _ in tasks]
+    prior = agent.prior(len(tasks))
+    for j in range(protocol.num_exploration_trajectories):
+        z = _episode_latents(policy, prior.mean, prior.stddev, seeds, j, protocol.horizon)
+        _append_context(pieces, rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z,
+                                        protocol.horizon, protocol.deterministic, record=True))
+    return [np.concatenate(p, axis=0) for p in pieces]
+
+
+def _episode_latents(policy: ExplorationPolicy, mean: torch.Tensor, std: torch.Tensor, seeds: list[int],
+                     trajectory: int, horizon: int, use_mean: bool = False) -> torch.Tensor:
+    """``z [N, H, L]`` of trajectory ``trajectory`` of each row, from the row's own stream ``(seed, 3, trajectory)``."""
+    draws = policy.draws(horizon)
+    noise = np.stack([np.random.default_rng([int(s), 3, trajectory]).standard_normal((draws, mean.shape[-1]))
+                      for s in seeds])
+    return latents_per_step(policy, mean, std, noise, horizon, use_mean)
+
+
+def _append_context(pieces: list[list[np.ndarray]], res: Rollout) -> None:
+    """Add each row's recorded ``(s, a, r)`` steps of one trajectory to its context pieces."""
+    for i, length in enumerate(res.lengths):
+        pieces[i].append(np.concatenate(
+            [res.obs[i, :length], res.actions[i, :length], res.rewards[i, :length, None]], axis=1))
 
 
 def _offline_contexts(buffer: MultiTaskBuffer, tasks: list[int], seeds: list[int], size: int) -> list[np.ndarray]:
@@ -229,12 +274,12 @@ def evaluate_agent(
     pool: Pool,
     test_ids: Sequence[int],
     train_ids: Sequence[int],
-    protocol: ProtocolV1,
+    protocol: Protocol,
     eval_seed: int,
     buffer: MultiTaskBuffer | None = None,
     max_envs: int | None = None,
 ) -> pd.DataFrame:
-    """The full protocol v1 evaluation: exploration context on every test task, plus (if the
+    """The full protocol evaluation: exploration context on every test task, plus (if the
     protocol asks and a buffer is given) offline context on the fixed training-task subset."""
     frames = [evaluate_tasks(agent, pool, test_ids, protocol, eval_seed, "exploration", "test",
                              max_envs=max_envs)]

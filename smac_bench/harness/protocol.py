@@ -1,4 +1,8 @@
-"""Evaluation protocol v1: how a meta-RL agent is scored on a task family. Frozen; change = new version.
+"""Evaluation protocols v1 and v2: how a meta-RL agent is scored on a task family. Frozen; change = new version.
+
+v2 is the default since issue #17; v1 stays reproducible (:class:`ProtocolV1`), its rows keep the
+label ``v1``, and rows of the two versions are never ranked together. Everything below holds for
+both versions except how ``z`` is drawn, which v2 leaves to the agent (see "Protocol v2").
 
 Protocol v1 (the SMAC / PEARL paper protocol)
 ---------------------------------------------
@@ -37,6 +41,26 @@ order, or on which episodes finish first. The harness uses the run's training se
 
 *Early termination* (Ant falls): a trajectory ends at ``terminated or truncated`` or after ``H``
 steps; the context holds only the steps actually taken.
+
+Protocol v2 (exploration belongs to the agent)
+----------------------------------------------
+As v1, except that ``z`` is drawn by the agent's own rule (its ``exploration`` attribute, an
+:class:`~smac_bench.algos.exploration.ExplorationPolicy`, the one its online collection uses;
+agents that declare none get rlkit's rule, ``ExplorationPolicy()``):
+
+1. In each of the ``K`` exploration trajectories ``z`` is redrawn from the prior every
+   ``resample_period`` env steps (SMAC, as rlkit: every step; 0: one draw per trajectory). The
+   posterior is not updated between exploration trajectories.
+2. The posterior ``q(z | c)`` of the whole exploration context, as in v1.
+3. The final trajectory draws ``z ~ q(z | c)`` every ``resample_period`` steps (``final_z="sample"``;
+   SMAC, as rlkit's ``collect_paths``) or uses the posterior mean (``final_z="mean"``).
+
+Offline-context rows infer ``q`` from ``K * H`` offline transitions as in v1 and draw the final
+trajectory's ``z`` by the same rule, so the two context sources differ only in the context. v1 scored
+SMAC on one prior ``z`` per exploration trajectory — contexts it never trained on, since its online
+phase redraws ``z`` every step. Each row's draws come from its own seed
+(``SeedSequence([episode seed, 3, trajectory])``), so results still ignore batch composition. Labels:
+``"v2"`` at paper values, else ``"v2(R=..,K=..,H=..)"``.
 """
 
 from __future__ import annotations
@@ -46,16 +70,18 @@ from typing import Any
 
 import numpy as np
 
-PROTOCOL_VERSION = "v1"
+PROTOCOL_VERSION = "v2"
+"""The version the harness evaluates with unless told otherwise."""
+VERSIONS = ("v1", "v2")
 
 
 @dataclass(frozen=True)
-class ProtocolV1:
-    """Parameters of evaluation protocol v1 (paper values by default).
+class _Protocol:
+    """Parameters shared by every protocol version (paper values by default).
 
     Attributes:
         num_runs: ``R``, independent adaptation runs per task.
-        num_exploration_trajectories: ``K``, trajectories collected with ``z ~ p(z)`` per run.
+        num_exploration_trajectories: ``K``, exploration trajectories per run.
         horizon: ``H``, maximum steps per trajectory.
         deterministic: act with the policy's mean action (all trajectories).
         num_offline_tasks: training tasks used for offline-context evaluation (evenly spaced).
@@ -69,13 +95,14 @@ class ProtocolV1:
     num_offline_tasks: int = 30
     offline_context: bool = True
 
-    version: str = PROTOCOL_VERSION
+    version: str = ""
 
     def __post_init__(self) -> None:
         if self.num_runs < 1 or self.num_exploration_trajectories < 1 or self.horizon < 1:
             raise ValueError("num_runs, num_exploration_trajectories and horizon must be >= 1")
-        if self.version != PROTOCOL_VERSION:
-            raise ValueError(f"ProtocolV1 cannot carry version {self.version!r}")
+        expected = type(self).__dataclass_fields__["version"].default
+        if self.version != expected:
+            raise ValueError(f"{type(self).__name__} cannot carry version {self.version!r}")
 
     @property
     def context_size(self) -> int:
@@ -84,12 +111,12 @@ class ProtocolV1:
 
     @property
     def label(self) -> str:
-        """Written in every result row: ``"v1"`` at paper values, else ``"v1(R=..,K=..,H=..)"``.
+        """Written in every result row: ``"v1"``/``"v2"`` at paper values, else e.g. ``"v2(R=..,K=..,H=..)"``.
 
-        Scores obtained with different ``R, K, H`` are not comparable, so the label differs and
-        the report refuses to mix them.
+        Scores obtained with different versions or ``R, K, H`` are not comparable, so the label
+        differs and the report refuses to mix them.
         """
-        paper = ProtocolV1()
+        paper = type(self)()
         if (self.num_runs, self.num_exploration_trajectories, self.horizon, self.deterministic) == (
             paper.num_runs, paper.num_exploration_trajectories, paper.horizon, paper.deterministic
         ):
@@ -101,9 +128,34 @@ class ProtocolV1:
         return {**asdict(self), "label": self.label}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProtocolV1:
+    def from_dict(cls, data: dict[str, Any]) -> Any:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class ProtocolV1(_Protocol):
+    """Protocol v1: one prior ``z`` per exploration trajectory, the posterior mean in the final one."""
+
+    version: str = "v1"
+
+
+@dataclass(frozen=True)
+class ProtocolV2(_Protocol):
+    """Protocol v2: ``z`` drawn by the agent's exploration policy while exploring and in the final trajectory."""
+
+    version: str = "v2"
+
+
+Protocol = ProtocolV1 | ProtocolV2
+
+
+def protocol_from_dict(data: dict[str, Any]) -> Protocol:
+    """The protocol a result's ``config.json`` recorded (no ``version``: v1, the only one before v2)."""
+    version = data.get("version", "v1")
+    if version not in VERSIONS:
+        raise ValueError(f"unknown protocol version {version!r}: known {', '.join(VERSIONS)}")
+    return (ProtocolV1 if version == "v1" else ProtocolV2).from_dict(data)
 
 
 def episode_seed(eval_seed: int, task_id: int, run: int) -> int:
