@@ -18,6 +18,11 @@ One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
 5. ``online_updates_per_iter`` train steps of ``online_context_minibatches`` actor-critic updates each
    on offline + online data, encoder/decoder frozen.
 
+Known difference from rlkit: its posterior phase (``collect_exploration_data`` with
+``update_posterior_period=1``) runs its *first* episode with ``z ~ prior`` (no context yet) and infers
+the posterior from the encoder buffer only for later ones; here every posterior-phase episode uses
+the posterior.
+
 All envs of an iteration are stepped in lock-step and their actions come from one batched policy call.
 The phase talks to the agent only through :class:`OnlineLearner`'s public members.
 """
