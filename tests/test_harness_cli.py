@@ -77,7 +77,7 @@ def test_evaluate_happy_path_prints_summary_and_file_locations(monkeypatch, caps
                            "--out", str(tmp_path))
     assert code == 0, err
     run_dir = tmp_path / "toy-scripted-cheetah-vel-seed0"
-    assert "summary (protocol v1(R=1,K=1,H=200))" in out and str(run_dir) in out
+    assert "summary (protocol v2(R=1,K=1,H=200))" in out and str(run_dir) in out
     assert "algo toy-scripted" in out and "exploration: held-out test tasks" in out
     for name in ("config.json", "episodes.csv", "metrics.csv", "checkpoints/online_end"):
         assert (run_dir / name).exists()

@@ -48,7 +48,7 @@ def test_run_writes_documented_files(tmp_path):
     assert ep.groupby("train_step").phase_step.first().tolist() == [100, 200, 300, 100, 200]
     per_eval = len(harness_toy.TEST_IDS) * 2 + 3 * 2
     assert len(ep) == 5 * per_eval
-    assert set(ep.context_source) == {"exploration", "offline"} and (ep.protocol == "v1(R=2,K=1,H=200)").all()
+    assert set(ep.context_source) == {"exploration", "offline"} and (ep.protocol == "v2(R=2,K=1,H=200)").all()
     # the scripted agent's score follows its skill: return = L * g * (1 - skill * C/(C+1)) - L * u
     head = ep[(ep.context_source == "exploration") & (ep.train_step == 500)]
     skill = 500 / 600
