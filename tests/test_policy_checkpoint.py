@@ -49,3 +49,20 @@ def test_a_pruned_run_reevaluates_from_its_policy_checkpoint_exactly(tmp_path, a
     columns = list(again.columns)
     pd.testing.assert_frame_equal(final[columns].reset_index(drop=True), again.reset_index(drop=True),
                                   check_dtype=False, check_exact=True)
+
+
+def test_checkpoints_written_before_a_config_field_existed_still_load(tmp_path):
+    import json
+
+    from smac_bench.algos.base import make_agent
+
+    agent = make_agent("smac", 3, 1, agent_config("smac", "smoke"), seed=0)
+    agent.save(tmp_path / "agent")
+    state = json.loads((tmp_path / "agent" / "state.json").read_text())
+    del state["config"]["awac_whiten"]  # as written before the field was added
+    (tmp_path / "agent" / "state.json").write_text(json.dumps(state))
+    make_agent("smac", 3, 1, agent_config("smac", "smoke"), seed=0).load(tmp_path / "agent")
+    state["config"]["awac_beta"] = 1.0  # a recorded field that differs still refuses
+    (tmp_path / "agent" / "state.json").write_text(json.dumps(state))
+    with pytest.raises(UserError, match="checkpoint config"):
+        make_agent("smac", 3, 1, agent_config("smac", "smoke"), seed=0).load(tmp_path / "agent")

@@ -131,8 +131,13 @@ def _checked_state(agent: Checkpointable, directory: Path) -> dict[str, Any]:
         raise UserError(f"{directory}: checkpoint format {state.get('format_version')} is not {FORMAT_VERSION}")
     if _sha256(directory / WEIGHTS) != state["weights_sha256"]:
         raise UserError(f"{directory}: {WEIGHTS} does not match {STATE} (interrupted save?); use another checkpoint")
-    expected = {"agent": agent.name, "obs_dim": agent.obs_dim, "act_dim": agent.act_dim,
-                "config": config_to_dict(agent.config)}
+    config = config_to_dict(agent.config)
+    # Fields added to the config after a checkpoint was written are absent from its state: they take
+    # this agent's values; every field the checkpoint recorded must match.
+    recorded = state.get("config")
+    if isinstance(recorded, dict) and set(recorded) <= set(config):
+        state["config"] = {**config, **recorded}
+    expected = {"agent": agent.name, "obs_dim": agent.obs_dim, "act_dim": agent.act_dim, "config": config}
     for key, value in expected.items():
         if state[key] != value:
             raise UserError(f"{directory}: checkpoint {key} is {state[key]!r}, this agent has {value!r}; "

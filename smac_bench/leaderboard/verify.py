@@ -1,6 +1,6 @@
 """``smac-bench leaderboard verify``: re-evaluate submitted checkpoints on seeds nobody chose.
 
-For every training seed the checkpoint is evaluated under protocol v1 with an *evaluation*
+For every training seed the checkpoint is evaluated under the submission's protocol with an *evaluation*
 seed derived from the sha256 of submission.json and a salt, so the submitter could not pick
 favourable seeds (a maintainer can pass a private salt for more assurance). The entry is marked
 verified when the two estimates agree within the stated tolerance: the re-evaluated IQM lies
@@ -41,7 +41,7 @@ _SEED_OFFSET = 1_000_000
 
 @dataclass(frozen=True)
 class EvalRequest:
-    """One checkpoint to evaluate under protocol v1 on the held-out tasks."""
+    """One checkpoint to evaluate on the held-out tasks, under the submission's protocol (``v1`` or ``v2``)."""
 
     algo: str
     env: str
@@ -50,6 +50,7 @@ class EvalRequest:
     train_seed: int
     eval_seed: int
     device: str = "cpu"
+    protocol: str = "v1"
 
 
 #: Evaluates one checkpoint; returns rows with at least task_id, run, context_source, return, success.
@@ -70,11 +71,11 @@ def verification_seeds(submission_sha256: str, count: int, salt: str = DEFAULT_S
 
 
 def harness_evaluator(req: EvalRequest) -> pd.DataFrame:
-    """Default :data:`Evaluator`: restore the registered agent from the checkpoint, run protocol v1."""
+    """Default :data:`Evaluator`: restore the registered agent from the checkpoint, run the submission's protocol."""
     from smac_bench.algos.base import registered_agent
     from smac_bench.harness.envpool import EnvPool
     from smac_bench.harness.evaluate import evaluate_tasks
-    from smac_bench.harness.protocol import ProtocolV1
+    from smac_bench.harness.protocol import protocol_from_dict
     from smac_bench.harness.restore import restore
     from smac_bench.harness.run import family_setup
 
@@ -88,7 +89,8 @@ def harness_evaluator(req: EvalRequest) -> pd.DataFrame:
     agent = restore(req.checkpoint_dir, run_config=run_config, seed=req.train_seed, device=req.device)
     pool = EnvPool(spec.make_env)
     try:
-        return evaluate_tasks(agent, pool, spec.test_ids, ProtocolV1(), req.eval_seed, "exploration", "test")
+        protocol = protocol_from_dict({"version": req.protocol})  # paper values: the only ones accepted
+        return evaluate_tasks(agent, pool, spec.test_ids, protocol, req.eval_seed, "exploration", "test")
     finally:
         pool.close()
 
@@ -128,7 +130,8 @@ def verify_submission(
         if problems:
             raise UserError(f"{entry.path}: cannot re-evaluate: {'; '.join(problems)}")
         req = EvalRequest(algo=meta["algo"], env=meta["env"], checkpoint_dir=entry.path / checkpoints[str(seed)],
-                          config=config, train_seed=seed, eval_seed=eval_seeds[seed], device=device)
+                          config=config, train_seed=seed, eval_seed=eval_seeds[seed], device=device,
+                          protocol=meta["protocol"])
         if progress is not None:
             progress(seed, eval_seeds[seed])
         try:
