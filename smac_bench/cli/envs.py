@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         result = render_episode(task, out, episode=episode, scripted=scripted, every=every, size=size,
                                 noise_std=noise, sibling=sibling)
         if result["note"]:
-            console.print(f"note: {result['note']}")
+            console.print(f"note: {result['note']}", markup=False)
         if result["source"] == "offline":
             console.print(
                 f"wrote {out}: {result['frames']} frames of {result['steps']} steps of task {task}'s offline episode "

@@ -48,7 +48,8 @@ class Update:
 def as_update(event: ProgressEvent | WorkEvent) -> Update:
     """A run's or a piece of work's event as an :class:`Update`."""
     if isinstance(event, WorkEvent):
-        return Update(event.key, event.key, event.status, event.done, event.total, _amount(event))
+        note = "  ".join(part for part in (_amount(event), event.status) if part)
+        return Update(event.key, event.key, event.status, event.done, event.total, note)
     score = "-" if event.score is None else f"{event.score:.1f}"
     return Update(f"seed {event.seed}", f"seed {event.seed} {event.phase:<7}", event.phase, event.done, event.total,
                   f"{event.status}  score {score}".strip())
