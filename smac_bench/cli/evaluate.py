@@ -99,6 +99,30 @@ def register(app: typer.Typer) -> None:
     analyze = typer.Typer(no_args_is_help=True, help="Diagnostics on finished runs.")
     app.add_typer(analyze, name="analyze")
 
+    @analyze.command("claims")
+    def claims(
+        run_dirs: list[Path] = typer.Argument(..., help="Run folders (or their parent) of SMAC, the oracle and "
+                                              "offline PEARL on one family."),
+        csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
+        reps: int = typer.Option(10_000, help="Bootstrap replicates (whole seeds resampled)."),
+    ) -> None:
+        """The paper's claims: (a) SMAC > offline PEARL, (b) SMAC ~ oracle, (c) online gain; 95% CIs over seeds."""
+        from smac_bench.analysis.claims import claims_table
+        from smac_bench.analysis.report import reference_table
+        from smac_bench.harness.results import find_run_dirs, load_episodes
+        from smac_bench.utils.io import atomic_write_text
+
+        at_least(1, reps=reps)
+        output_file(csv, "--csv")
+        df = load_episodes(run_dirs)
+        table = claims_table(df, reference_table([str(d) for d in find_run_dirs(run_dirs)]), reps=reps)
+        if table.empty:
+            raise UserError("no SMAC, oracle or offline PEARL runs to compare in these folders")
+        _print_tables(table.round(2), f"claims (protocol {df['protocol'].iloc[0]}, headline exploration score)")
+        if csv:
+            atomic_write_text(csv, table.to_csv(index=False))
+            console.print(f"wrote {csv}", markup=False)
+
     @analyze.command("zshift")
     def zshift(
         run_dir: Path = typer.Argument(..., help="One run folder with checkpoints/offline_end (and online_end)."),

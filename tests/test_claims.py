@@ -1,0 +1,37 @@
+"""The three claims as intervals over seeds: paired where runs share their offline phase."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from smac_bench.analysis.claims import claims_table, paired_difference, unpaired_difference
+
+
+def _rows(algo: str, seed: int, offline: float, online: float) -> list[dict]:
+    base = {"algo": algo, "env": "toy", "seed": seed, "context_source": "exploration", "split": "test"}
+    return [{**base, "phase": "offline", "train_step": 100, "task_id": t, "return": offline + t} for t in (0, 1)] + \
+           [{**base, "phase": "online", "train_step": 200, "task_id": t, "return": online + t} for t in (0, 1)]
+
+
+def test_claims_hold_or_fail_on_known_numbers():
+    rows = []
+    for seed, (smac_on, oracle_on) in enumerate([(30, 31), (34, 35), (32, 33)]):
+        rows += _rows("smac", seed, 10 + seed, smac_on) + _rows("oracle", seed, 10 + seed, oracle_on)
+        rows += _rows("offline-pearl", seed, 12, 12)
+    table = claims_table(pd.DataFrame(rows), {"toy": (0.0, 100.0)}, reps=2000).set_index("what")
+    a = table.loc["SMAC - offline PEARL (online end)"]
+    assert a.holds and a.estimate == pytest.approx(20.0) and a.low > 0
+    b = table.loc["SMAC - oracle (online end)"]
+    assert b.paired and b.estimate == pytest.approx(-1.0) and b.high < 0 and not b.holds  # always 1 below
+    c = table.loc["SMAC online end - offline end"]
+    assert c.holds and c.estimate == pytest.approx(21.0)
+
+
+def test_pairing_removes_the_seed_to_seed_spread():
+    a = pd.Series([10.0, 50.0, 90.0], index=[0, 1, 2])
+    b = a - 1.0
+    est, lo, hi, n = paired_difference(a, b)
+    assert (est, lo, hi, n) == (1.0, 1.0, 1.0, 3)
+    est, lo, hi = unpaired_difference(a, b)
+    assert est == pytest.approx(1.0) and lo < -20 and hi > 20
