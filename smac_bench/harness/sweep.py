@@ -204,9 +204,12 @@ def offline_signature(cfg: RunConfig) -> str | None:
 
 
 def cell_state(cfg: RunConfig) -> str:
-    """``"done"`` (its last checkpoint covers the schedule), ``"partial"`` or ``"new"``."""
+    """``"done"`` (its last checkpoint, or its episodes once checkpoints were pruned, cover the schedule),
+    ``"partial"`` or ``"new"``."""
     state_file = cfg.run_dir / "checkpoints" / "latest" / "state.json"
     if not state_file.is_file():
+        if _episodes_cover_schedule(cfg):  # finished, its full checkpoints pruned to policy/ ones
+            return "done"
         return "partial" if cfg.run_dir.exists() and any(cfg.run_dir.iterdir()) else "new"
     try:
         state = json.loads(state_file.read_text())
@@ -215,6 +218,16 @@ def cell_state(cfg: RunConfig) -> str:
     except (ValueError, KeyError, TypeError):
         return "partial"
     return "done" if done else "partial"
+
+
+def _episodes_cover_schedule(cfg: RunConfig) -> bool:
+    from smac_bench.harness.results import EPISODE_COLUMNS, EPISODES_FILE, read_csv
+
+    try:
+        steps = read_csv(cfg.run_dir / EPISODES_FILE, EPISODE_COLUMNS)["train_step"]
+    except (OSError, ValueError, UserError):
+        return False
+    return len(steps) > 0 and int(steps.max()) >= cfg.schedule.offline_updates + cfg.schedule.online_env_steps
 
 
 # ----------------------------------------------------------------------------- one cell
