@@ -79,13 +79,9 @@ def register(app: typer.Typer) -> None:
         reps: int = typer.Option(2000, help="Bootstrap replicates."),
     ) -> None:
         """IQM and mean with 95% stratified-bootstrap CIs over seeds x tasks; normalised scores."""
-        from smac_bench.analysis.report import display_table, reference_table, report_table, write_report
-        from smac_bench.harness.results import find_run_dirs, load_episodes
+        from smac_bench.analysis.report import display_table, report_table, write_report
 
-        at_least(1, reps=reps)
-        output_file(csv, "--csv")
-        df = load_episodes(run_dirs)
-        refs = reference_table([str(d) for d in find_run_dirs(run_dirs)])
+        df, refs = _runs_and_references(run_dirs, reps, csv)
         table = report_table(df, refs, reps=reps)
         _print_tables(display_table(table), f"smac-bench report (protocol {df['protocol'].iloc[0]})",
                       split_by=("env", "context"))
@@ -108,14 +104,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The paper's claims: (a) SMAC > offline PEARL, (b) SMAC ~ oracle, (c) online gain; 95% CIs over seeds."""
         from smac_bench.analysis.claims import claims_table
-        from smac_bench.analysis.report import reference_table
-        from smac_bench.harness.results import find_run_dirs, load_episodes
         from smac_bench.utils.io import atomic_write_text
 
-        at_least(1, reps=reps)
-        output_file(csv, "--csv")
-        df = load_episodes(run_dirs)
-        table = claims_table(df, reference_table([str(d) for d in find_run_dirs(run_dirs)]), reps=reps)
+        df, refs = _runs_and_references(run_dirs, reps, csv)
+        table = claims_table(df, refs, reps=reps)
         if table.empty:
             raise UserError("no SMAC, oracle or offline PEARL runs to compare in these folders")
         _print_tables(table.round(2), f"claims (protocol {df['protocol'].iloc[0]}, headline exploration score)")
@@ -146,6 +138,16 @@ def register(app: typer.Typer) -> None:
         _print_tables(table3[[c for c in shown if c in table3]].round(3),
                       "claim 3: within-task KL(explore || offline) / between-task KL; offline - exploration return")
         console.print(f"wrote {csv_path}, {claim3} and {fig_path}", markup=False)
+
+
+def _runs_and_references(run_dirs: list[Path], reps: int, csv: Path | None):  # noqa: ANN202 - (DataFrame, dict)
+    """Check ``--reps`` and ``--csv`` first, then every episode of the runs and their reference scores."""
+    from smac_bench.analysis.report import reference_table
+    from smac_bench.harness.results import find_run_dirs, load_episodes
+
+    at_least(1, reps=reps)
+    output_file(csv, "--csv")
+    return load_episodes(run_dirs), reference_table([str(d) for d in find_run_dirs(run_dirs)])
 
 
 def _check_halves(configs) -> None:  # noqa: ANN001 - RunConfigs
