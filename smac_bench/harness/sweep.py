@@ -21,6 +21,7 @@ A sweep file (TOML) holds defaults (``out``, ``preset``, ``threads``, ``halves``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,10 +29,10 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig, parse_seeds
@@ -261,25 +262,22 @@ def run_cell(cfg: RunConfig, donor_dir: Path | None, threads: int, halves: bool,
             return CellResult(cfg.run_dir, "failed", forked, message=message, seconds=time.time() - t0)
 
 
-class _redirect_output:
+@contextlib.contextmanager
+def _redirect_output(log: TextIO) -> Iterator[None]:
     """Point file descriptors 1 and 2 at ``log`` (so C extensions and subprocesses are captured too)."""
-
-    def __init__(self, log) -> None:  # noqa: ANN001 - an open text file
-        self.log = log
-
-    def __enter__(self) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        self.saved = (os.dup(1), os.dup(2))
-        os.dup2(self.log.fileno(), 1)
-        os.dup2(self.log.fileno(), 2)
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for fd, saved in zip((1, 2), self.saved, strict=True):
-            os.dup2(saved, fd)
-            os.close(saved)
+        for fd, old in zip((1, 2), saved, strict=True):
+            os.dup2(old, fd)
+            os.close(old)
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
