@@ -1,4 +1,4 @@
-"""The preset names every config knows: ``smoke``, ``quick``, ``paper``.
+"""The preset names every config knows: ``smoke``, ``quick``, ``standard``, ``paper``.
 
 Schedules (``harness.config.SCHEDULES``) and agent configs (``algos``) each define what a preset
 means for them; the names, and the one check that refuses an unknown name, live here, at the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from smac_bench.errors import UserError
 
-PRESETS = ("smoke", "quick", "paper")
+PRESETS = ("smoke", "quick", "standard", "paper")
 
 
 def check_preset(name: str) -> str:

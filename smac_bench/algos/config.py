@@ -10,6 +10,7 @@ Presets:
 
 * ``smoke`` — tiny networks and batches; an update takes about a millisecond (tests).
 * ``quick`` — medium networks, meaningful on a 2-core laptop CPU.
+* ``standard`` — the agents of ``quick``; only the harness's schedule is longer (the reference runs).
 * ``paper`` — the reference sizes of rlkit's SMAC / PEARL launchers (Pong et al. 2022), and their
   online iteration: 5 tasks x (400 prior + 600 posterior env steps), then 4,000 train steps x 4
   context mini-batches = 16,000 updates per 5,000 env steps.
@@ -157,15 +158,19 @@ _QUICK_NETS = dict(encoder_hidden=(128, 128), policy_hidden=(256, 256), critic_h
                    meta_batch=4, batch_size=128, context_size=64)
 
 
+def _quick_smac() -> SMACConfig:
+    return SMACConfig(**_QUICK_NETS, online_tasks_per_iter=4, online_prior_steps=200, online_posterior_steps=200,
+                      online_updates_per_iter=1200, online_batch_size=128, online_capacity=10_000)
+
+
 def smac_preset(preset: str) -> SMACConfig:
     """:class:`SMACConfig` at ``smoke`` / ``quick`` / ``paper`` (the registry checks the name)."""
     return {
         # rlkit's online iteration: 5 tasks x (400 prior + 600 posterior steps), 4,000 train steps x 4
         # context mini-batches (examples/smac/*.py over rlkit/torch/smac/base_config.py).
         "paper": lambda: SMACConfig(online_context_minibatches=4),
-        "quick": lambda: SMACConfig(**_QUICK_NETS, online_tasks_per_iter=4, online_prior_steps=200,
-                                    online_posterior_steps=200, online_updates_per_iter=1200,
-                                    online_batch_size=128, online_capacity=10_000),
+        "quick": _quick_smac,
+        "standard": _quick_smac,
         "smoke": lambda: SMACConfig(**_SMOKE_NETS, decoder_hidden=(16, 16), online_tasks_per_iter=2,
                                     online_prior_steps=20, online_posterior_steps=20, online_updates_per_iter=20,
                                     online_batch_size=32, rollout_context_size=32, online_capacity=2_000),
@@ -175,6 +180,7 @@ def smac_preset(preset: str) -> SMACConfig:
 def pearl_preset(preset: str) -> PEARLConfig:
     """:class:`PEARLConfig` at ``smoke`` / ``quick`` / ``paper`` (the registry checks the name)."""
     return {"paper": PEARLConfig, "quick": lambda: PEARLConfig(**_QUICK_NETS),
+            "standard": lambda: PEARLConfig(**_QUICK_NETS),
             "smoke": lambda: PEARLConfig(**_SMOKE_NETS)}[preset]()
 
 

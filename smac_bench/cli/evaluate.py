@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         env: str = typer.Option("cheetah-vel", help="Task family: cheetah-vel, ant-dir or sawyer-manip."),
         seed: int = typer.Option(None, help="One seed (default 0)."),
         seeds: str = typer.Option(None, help="Several seeds, run in parallel processes: 0-4 or 0,2,5."),
-        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick (default) or paper."),
+        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick (default), standard (the reference runs) or paper."),
         out: Path = typer.Option(Path("runs"), help="Parent folder; each run writes OUT/<algo>-<env>-seed<N>/."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
         resume: bool = typer.Option(False, "--resume", help="Continue runs from their last checkpoint."),

@@ -63,6 +63,12 @@ SCHEDULES: dict[str, Schedule] = {
     "quick": Schedule(offline_updates=2000, online_env_steps=3200, eval_every_updates=1000,
                       eval_every_env_steps=1600, num_runs=4, num_exploration_trajectories=2,
                       num_offline_tasks=10),
+    # The reference runs' budget (issue #17 item 5, calibrated on cheetah-vel, 3 seeds): quick's agents
+    # trained 4x longer offline and 4x longer online (8 quick online iterations); about 12 min a
+    # SMAC run on one busy CPU core. Evaluation at the quick schedule's R, K and offline tasks.
+    "standard": Schedule(offline_updates=8000, online_env_steps=12800, eval_every_updates=4000,
+                         eval_every_env_steps=3200, num_runs=4, num_exploration_trajectories=2,
+                         num_offline_tasks=10),
     # Paper scale (hours; use a GPU); protocol v1 at the paper's R=4, K=2.
     "paper": Schedule(offline_updates=100_000, online_env_steps=200_000, eval_every_updates=10_000,
                       eval_every_env_steps=20_000),
