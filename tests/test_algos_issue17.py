@@ -162,3 +162,18 @@ def test_smac_logs_weight_statistics(buffer):
 def test_quick_preset_family_default_is_recorded_as_family():
     assert agent_config("smac", "quick").encoder_buffer == "family"
     assert dataclasses.replace(agent_config("smac", "smoke"), encoder_buffer="apart").encoder_buffer == "apart"
+
+
+def test_standard_preset_trains_quick_agents_longer_under_the_same_protocol():
+    from smac_bench.harness.config import schedule_preset
+
+    for algo in ("smac", "oracle", "offline-pearl"):
+        assert agent_config(algo, "standard") == agent_config(algo, "quick")
+    standard, quick = schedule_preset("standard"), schedule_preset("quick")
+    assert standard.offline_updates > quick.offline_updates
+    assert standard.online_env_steps > quick.online_env_steps
+    assert standard.protocol() == quick.protocol()
+    # whole quick online iterations (4 tasks x 400 steps), so the last one is not cut
+    shape = smac_preset("standard")
+    per_iter = shape.online_tasks_per_iter * (shape.online_prior_steps + shape.online_posterior_steps)
+    assert standard.online_env_steps % per_iter == 0

@@ -82,7 +82,7 @@ class SweepEvent:
     """Progress of the grid, for the CLI to draw."""
 
     run_name: str
-    status: str  # "queued", "running", "forking", "done", "skipped", "failed"
+    status: str  # "queued" (handed to the executor), "done", "skipped", "failed"
     done_cells: int
     total_cells: int
     message: str = ""
@@ -331,7 +331,8 @@ def run_sweep(
     def start(i: int, donor: Path | None) -> None:
         cfg = plan.configs[i]
         running[submit(cfg, donor, threads, sweep.halves, log_path(cfg))] = i
-        notify(SweepEvent(cfg.run_name, "running", len(results), total))
+        # the executor starts it when a worker is free: "queued", not "running"
+        notify(SweepEvent(cfg.run_name, "queued", len(results), total))
 
     try:
         for i in range(total):
