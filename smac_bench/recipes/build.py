@@ -16,9 +16,9 @@ from typing import Any
 
 from smac_bench.data import minari_io
 from smac_bench.envs import family_spec, task_family
+from smac_bench.envs.features import task_features
 from smac_bench.errors import UserError
 from smac_bench.recipes import Recipe, get_recipe, sac_config
-from smac_bench.recipes.features import task_features
 from smac_bench.recipes.rollout import RANDOM, Episode, mean_return, rollout
 from smac_bench.recipes.snapshots import load_snapshots, snapshot_dir, train_snapshots
 from smac_bench.utils.progress import ProgressFn

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from smac_bench.envs import make_env, task_family
+from smac_bench.envs.features import task_features
 from smac_bench.errors import UserError
 from smac_bench.paths import datasets_dir
-from smac_bench.recipes.features import task_features
 from smac_bench.recipes.policies import SnapshotPolicy
 from smac_bench.recipes.rollout import RANDOM, mean_return, rollout
 from smac_bench.utils.io import atomic_write_json
