@@ -3,12 +3,14 @@
 * ``"smac"`` — :class:`~smac_bench.algos.smac.SMACAgent`
 * ``"oracle"`` — :class:`~smac_bench.algos.oracle.OracleAgent` (true rewards online)
 * ``"offline-pearl"`` — :class:`~smac_bench.algos.pearl.OfflinePEARLAgent`
+* ``"bc"``, ``"bc-task"`` — :mod:`~smac_bench.algos.bc`: behaviour-cloning bounds (context-free, and told
+  the task), not meta-RL agents (issue #18)
 
-All three are :class:`~smac_bench.algos.latent_ac.LatentActorCritic` s; ``sac.py`` is the
+The first three are :class:`~smac_bench.algos.latent_ac.LatentActorCritic` s; ``sac.py`` is the
 task-aware SAC the dataset recipes use, not a registered agent.
 """
 
-from smac_bench.algos import oracle, pearl, smac  # noqa: F401  (registration side effects)
+from smac_bench.algos import bc, oracle, pearl, smac  # noqa: F401  (registration side effects)
 from smac_bench.algos.base import (
     AGENTS,
     Agent,

@@ -7,6 +7,7 @@ An agent is a context-conditioned policy ``pi(a | s, z)`` with an inference netw
 Lifecycle used by the harness (``smac_bench.harness``)::
 
     agent = make_agent("smac", obs_dim, act_dim, config, seed=0, device="cpu")
+    agent.tell_tasks({k: features})                     # only agents with told_task (bounds, issue #18)
     agent.train_offline(buffer, num_updates=1000)       # repeatable: continues training
     agent.train_online(OnlineSetting(...), num_env_steps=2000)   # no-op for offline-only agents
     q = agent.infer_posterior(context)                  # Normal, batch shape [T, latent_dim]
@@ -29,7 +30,7 @@ config. The harness rebuilds a saved agent from its run's ``config.json``
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,6 +78,13 @@ class Agent(abc.ABC):
     offline_phase: ClassVar[str | None] = None
     """Name of the agent whose offline phase this one runs, bit for bit (the oracle runs SMAC's), so a
     sweep can train it once and fork; ``None``: never shared."""
+    told_task: ClassVar[bool] = False
+    """``True`` for agents *told the task* — bounds, not meta-RL agents (issue #18: task-conditioned behaviour
+    cloning). The harness then calls :meth:`tell_tasks` once at setup with the family's features of every task,
+    train and test (:func:`smac_bench.envs.features.family_task_features`), and protocol evaluation takes each
+    row's ``z`` from :meth:`task_latents` of the row's task instead of from a posterior: the ``K`` exploration
+    episodes are skipped (nothing would read their context); the scored final episode, its seeds, ``R`` and the
+    result columns are the protocol's."""
     latent_dim: int
     device: torch.device
 
@@ -84,6 +92,14 @@ class Agent(abc.ABC):
         """Split each update over two threads (same numbers); only agents with :attr:`supports_halves`."""
         if enabled:
             raise UserError(f"{self.name} cannot split its update into two halves")
+
+    def tell_tasks(self, features: Mapping[int, np.ndarray]) -> None:
+        """Give a :attr:`told_task` agent ``{task_id: feature vector}`` (equal lengths); others refuse."""
+        raise UserError(f"agent {self.name!r} is not told the task; it infers it from context")
+
+    def task_latents(self, task_ids: Sequence[int]) -> torch.Tensor:
+        """``z [N, latent_dim]`` of a :attr:`told_task` agent for tasks it was told (protocol evaluation's ``z``)."""
+        raise UserError(f"agent {self.name!r} is not told the task; it infers it from context")
 
     @abc.abstractmethod
     def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:

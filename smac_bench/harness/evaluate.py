@@ -5,6 +5,10 @@ and the policy is called once per time step on the stacked observations of the e
 running. That keeps per-step Python and inference overhead amortised over ~100 envs, which is
 what makes the harness at least as fast per env step as a single env stepped with random actions
 (``benchmarks/eval_speed.py``).
+
+Agents *told the task* (``Agent.told_task``: the behaviour-cloning bound ``bc-task``, issue #18) take each
+row's ``z`` from their task (``Agent.task_latents``) instead of a posterior, so their ``K`` exploration
+episodes and offline-context draws are skipped; their final episodes and rows are the protocol's.
 """
 
 from __future__ import annotations
@@ -189,17 +193,21 @@ def _evaluate_chunk(
     seeds = [episode_seed(eval_seed, k, r) for k, r in part]
     v1 = isinstance(protocol, ProtocolV1)
     policy = exploration_policy(agent)
-    if context_source == "exploration":
-        contexts = _explore(agent, pool, tasks, seeds, protocol) if v1 else _explore_v2(agent, pool, tasks, seeds,
-                                                                                      protocol, policy)
-        steps = sum(len(c) for c in contexts)
-    else:
-        contexts = _offline_contexts(buffer, tasks, seeds, protocol.context_size)
-        steps = 0
-    mean, std, kl = _posterior_by_length(agent, contexts)
     k = protocol.num_exploration_trajectories
-    z = mean if v1 else _episode_latents(policy, mean, std, seeds, k, protocol.horizon,
-                                         use_mean=policy.final_z == "mean")
+    if getattr(agent, "told_task", False):
+        mean, std, kl, z = _told_latents(agent, tasks)
+        steps = 0
+    else:
+        if context_source == "exploration":
+            contexts = (_explore(agent, pool, tasks, seeds, protocol) if v1
+                        else _explore_v2(agent, pool, tasks, seeds, protocol, policy))
+            steps = sum(len(c) for c in contexts)
+        else:
+            contexts = _offline_contexts(buffer, tasks, seeds, protocol.context_size)
+            steps = 0
+        mean, std, kl = _posterior_by_length(agent, contexts)
+        z = mean if v1 else _episode_latents(policy, mean, std, seeds, k, protocol.horizon,
+                                             use_mean=policy.final_z == "mean")
     final_seeds = [trajectory_seed(s, k) for s in seeds]
     res = rollout(agent, pool, tasks, final_seeds, z, protocol.horizon, protocol.deterministic)
     df = pd.DataFrame({
@@ -218,6 +226,17 @@ def _evaluate_chunk(
     df.attrs["posterior_mean"] = mean.cpu().tolist()
     df.attrs["posterior_std"] = std.cpu().tolist()
     return df
+
+
+def _told_latents(agent: Agent, tasks: list[int]) -> tuple[torch.Tensor, ...]:
+    """A told-task agent's ``z`` per row (its task's, from :meth:`Agent.task_latents`), as ``(mean, std, kl, z)``.
+
+    No exploration, no posterior: the ``K`` exploration episodes are skipped (nothing would read their context)
+    and the offline context is not drawn; ``std`` and ``posterior_kl`` are zero. The final episode, its reset
+    seed and the rows are the protocol's, so the bound is scored exactly like the agents it bounds.
+    """
+    z = agent.task_latents(tasks).to(agent.device)
+    return z, torch.zeros_like(z), torch.zeros(len(tasks), device=z.device), z
 
 
 def _explore(

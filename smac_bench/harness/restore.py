@@ -5,6 +5,7 @@ device) and ``checkpoints/<name>/agent/`` (what ``Agent.save`` wrote). :func:`re
 registered agent with exactly that config — list-valued fields read back from JSON become the
 tuples the dataclass declares — and loads the weights. Copies of this logic drifted before
 (one dropped list-valued fields, so an agent with custom hidden widths came back with the preset's).
+An agent told the task (``Agent.told_task``, the ``bc-task`` bound) is told its family's task features again.
 """
 
 from __future__ import annotations
@@ -99,7 +100,23 @@ def restore(source: str | Path, *, checkpoint: str = "latest", run_config: Mappi
         agent.load_policy(weights)
     else:
         agent.load(weights)
+    _tell_family_tasks(agent, run_config)
     return agent
+
+
+def _tell_family_tasks(agent: Agent, run_config: Mapping[str, Any]) -> None:
+    """Give an agent told the task (issue #18) its registered family's features, over what its checkpoint holds.
+
+    The checkpoint's copy makes a saved agent usable on its own (a toy family, a test); the family's wins
+    wherever the run names one, so a re-evaluation (``leaderboard verify``) never scores a submission on
+    features the submission supplied.
+    """
+    from smac_bench.envs import FAMILIES
+    from smac_bench.envs.features import family_task_features
+
+    env = str(run_config.get("env", ""))
+    if agent.told_task and env in FAMILIES:
+        agent.tell_tasks(family_task_features(env))
 
 
 def _is_policy(folder: Path) -> bool:

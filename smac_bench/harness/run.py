@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
@@ -63,16 +63,33 @@ class TaskSetup:
     make_env: Callable[[], gymnasium.Env]
     train_ids: tuple[int, ...]
     test_ids: tuple[int, ...]
+    task_features: Callable[[], Mapping[int, np.ndarray]] | None = None
+    """Every task's features, train and test: what an agent told the task (``Agent.told_task``) is given at
+    setup. ``None``: the setup has none, and such agents refuse it."""
 
 
 def family_setup(name: str) -> TaskSetup:
     """The :class:`TaskSetup` of a registered smac-bench family."""
     from smac_bench import make_env, task_family
     from smac_bench.envs import family_spec as registered_family
+    from smac_bench.envs.features import family_task_features
 
     registered_family(name)  # the one check of the name
     fam = task_family(name)
-    return TaskSetup(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids))
+    return TaskSetup(name, partial(make_env, name), tuple(fam.train_ids), tuple(fam.test_ids),
+                     partial(family_task_features, name))
+
+
+def told_features(algo: str, spec: TaskSetup) -> Mapping[int, np.ndarray] | None:
+    """Every task's features if ``algo`` is told the task (a bound, issue #18), else ``None``.
+
+    :class:`UserError` when it is but ``spec`` has none, before a run writes anything.
+    """
+    if not getattr(registered_agent(algo).factory, "told_task", False):
+        return None
+    if spec.task_features is None:
+        raise UserError(f"{algo} is told the task, but {spec.name} gives no task features")
+    return spec.task_features()
 
 
 @dataclass(frozen=True)
@@ -309,6 +326,7 @@ def run_experiment(
     _seed_everything(cfg.seed)
     obs_dim, act_dim = env_dims(spec.make_env)
     registered_agent(cfg.algo)  # an unknown algo fails before anything is written
+    features = told_features(cfg.algo, spec)
     if halves:
         check_halves(cfg)
     config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
@@ -326,6 +344,8 @@ def run_experiment(
         agent = restore(run_dir, checkpoint="latest", device=cfg.device)
     else:
         agent = AgentSpec(cfg.algo, obs_dim, act_dim, cfg.seed, cfg.agent_config).build(cfg.device)
+    if features is not None:  # once at setup, resumed runs too (their checkpoint holds the same features)
+        agent.tell_tasks(features)
     if halves:
         agent.use_halves()
     run = _Run(cfg, spec, buffer, agent, progress)

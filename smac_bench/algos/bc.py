@@ -1,0 +1,338 @@
+"""Behaviour-cloning bounds, registered as agents (issue #18, item 4): ``bc`` and ``bc-task``.
+
+These are **bounds, not meta-RL agents**. They run behind the same :class:`~smac_bench.algos.base.Agent`
+interface and are scored by the same protocol, so the report and the leaderboard can place a meta-RL
+agent between them:
+
+* ``bc`` — context-free behaviour cloning, ``pi(a | s)``: a tanh-Gaussian policy fit by maximum
+  likelihood to every offline transition, blind to the task. Where the observation does not reveal
+  the task (every smac-bench family, by design) it can only copy the average behaviour: what an agent
+  earns without inferring anything.
+* ``bc-task`` — task-conditioned behaviour cloning, *told the task*: ``pi(a | s, phi(task))`` with the
+  task features of :mod:`smac_bench.envs.features` (what the observation cannot show). The harness
+  gives it every task's features at setup (:attr:`~smac_bench.algos.base.Agent.told_task`) and
+  evaluation sets ``z = phi(task)``, so it needs no exploration. It imitates the behaviour data as
+  well as a perfectly inferred task allows; on held-out layouts, which put objects where training
+  never did, it measures what is reachable from this data at all.
+
+Both are offline only (``trains_online = False``). One update draws ``meta_batch`` training tasks with
+replacement (every task weighs the same, as for the meta-RL agents) and ``batch_size`` transitions of
+each, and minimises :func:`bc_loss`. Randomness: network init from ``derive_seed(seed, "init")``,
+batches from ``generator``, sampled actions from ``act_generator``. Checkpoints are safetensors + JSON
+(``weights.safetensors``, ``state.json``); a told agent's features travel in ``state.json``, so a
+saved ``bc-task`` acts without its family at hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.distributions import Normal
+
+from smac_bench.algos import checkpoint, losses
+from smac_bench.algos.base import Agent, OnlineSetting, register_agent
+from smac_bench.algos.config import config_from_dict, config_to_dict
+from smac_bench.algos.exploration import ExplorationPolicy
+from smac_bench.algos.networks import TanhGaussianPolicy
+from smac_bench.data import buffer as buffers
+from smac_bench.data.buffer import MultiTaskBuffer, context_dim
+from smac_bench.errors import UserError
+from smac_bench.utils.io import atomic_write_json, atomic_write_with
+from smac_bench.utils.seeding import derive_seed, torch_generator
+
+
+@dataclass
+class BCConfig:
+    """Hyperparameters of both behaviour-cloning bounds."""
+
+    policy_hidden: tuple[int, ...] = (256, 256)
+    """Hidden widths of the tanh-Gaussian policy (input: observation, plus the task features for ``bc-task``)."""
+    lr: float = 3e-4
+    """Adam learning rate."""
+    meta_batch: int = 16
+    """Training tasks per update, drawn with replacement (each task weighs the same whatever its data size)."""
+    batch_size: int = 64
+    """Transitions per drawn task per update."""
+
+
+def bc_preset(preset: str) -> BCConfig:
+    """:class:`BCConfig` at ``smoke`` / ``quick`` / ``standard`` (= quick) / ``paper`` (the registry checks the name).
+
+    ``paper`` uses the policy widths of the paper's meta-RL agents (300 x 3), so the bounds are measured
+    with the same capacity as the agents they bound.
+    """
+    return {
+        "smoke": lambda: BCConfig(policy_hidden=(32, 32), meta_batch=2, batch_size=32),
+        "quick": BCConfig,
+        "standard": BCConfig,
+        "paper": lambda: BCConfig(policy_hidden=(300, 300, 300), meta_batch=16, batch_size=256),
+    }[preset]()
+
+
+def coerce_bc_config(config: Any) -> BCConfig:
+    """A :class:`BCConfig` from itself or a dict of its fields (read back from JSON); sizes must be positive."""
+    if isinstance(config, BCConfig):
+        out = dataclasses.replace(config)
+    elif isinstance(config, Mapping):
+        out = config_from_dict(dict(config), BCConfig)
+    else:
+        raise UserError(f"expected a BCConfig (or a dict of its fields), got {type(config).__name__}")
+    for f in fields(out):
+        values = getattr(out, f.name)
+        if any(v <= 0 for v in (values if isinstance(values, tuple) else (values,))):
+            raise UserError(f"BCConfig.{f.name} must be positive, got {values}")
+    return out
+
+
+# ---------------------------------------------------------------------- the loss (pure)
+def bc_loss(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of dataset actions under the tanh-Gaussian: ``-mean_n log pi(a_n | x_n)``.
+
+    Actions are mapped back through ``atanh`` (clipped at ``±ACTION_CLIP``, as rlkit's ``TanhNormal``), so
+    the likelihood is exact, including the change-of-variables term (a constant here).
+    """
+    return -losses.tanh_gaussian_log_prob(losses.atanh_clipped(actions), mean, log_std).mean()
+
+
+def conditioned_inputs(obs: torch.Tensor, task_features: torch.Tensor) -> torch.Tensor:
+    """Policy inputs ``[T * B, obs_dim + F]`` for ``obs [T, B, obs_dim]`` and per-task features ``[T, F]``."""
+    t, b, _ = obs.shape
+    per_transition = task_features[:, None].expand(t, b, task_features.shape[-1])
+    return torch.cat([obs, per_transition], -1).reshape(t * b, -1)
+
+
+# ---------------------------------------------------------------------- the agents
+class BCAgent(Agent):
+    """Context-free behaviour cloning ``pi(a | s)``: a bound, not a meta-RL agent (issue #18).
+
+    Its ``z`` has no dimensions (``latent_dim = 0``): there is nothing to infer, and the context the
+    protocol collects is never read.
+    """
+
+    name: ClassVar[str] = "bc"
+    trains_online: ClassVar[bool] = False
+    exploration: ClassVar[ExplorationPolicy] = ExplorationPolicy(resample_period=0, final_z="mean")
+    """One (empty) draw per episode: nothing to resample."""
+    FORMAT_VERSION: ClassVar[int] = 1
+
+    def __init__(self, obs_dim: int, act_dim: int, config: BCConfig | Mapping[str, Any], seed: int,
+                 device: str | torch.device = "cpu") -> None:
+        self.config = coerce_bc_config(config)
+        self.obs_dim, self.act_dim, self.seed = int(obs_dim), int(act_dim), int(seed)
+        self.context_dim = context_dim(self.obs_dim, self.act_dim)
+        self.device = torch.device(device)
+        self.generator = torch_generator(derive_seed(seed, "train"), self.device)
+        self.act_generator = torch_generator(derive_seed(seed, "act"), self.device)
+        self.num_updates = 0
+        self.task_features: dict[int, np.ndarray] = {}
+        """What the agent was told: ``{task_id: features}`` (empty for ``bc``)."""
+        self.policy: TanhGaussianPolicy | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.latent_dim = 0
+        if not self.told_task:
+            self._build(0)
+
+    def _build(self, feature_dim: int) -> None:
+        """The policy on ``[obs, features]`` and its Adam; initial weights depend on the seed only."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(self.seed, "init"))
+            policy = TanhGaussianPolicy(self.obs_dim + feature_dim, self.config.policy_hidden, self.act_dim)
+        self.policy = policy.to(self.device)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr,
+                                          fused=self.device.type in ("cpu", "cuda"))
+        self.latent_dim = feature_dim
+
+    def _built_policy(self) -> TanhGaussianPolicy:
+        if self.policy is None:
+            raise UserError(f"{self.name} has not been told the tasks yet: call tell_tasks(features) first")
+        return self.policy
+
+    def _features_of(self, task_ids: Sequence[int]) -> torch.Tensor:
+        """``[N, latent_dim]`` conditioning of tasks ``task_ids`` (``[N, 0]`` for ``bc``)."""
+        return torch.zeros(len(task_ids), 0, device=self.device)
+
+    # ------------------------------------------------------------------ training
+    def check_buffer(self, buffer: MultiTaskBuffer) -> None:
+        """:class:`UserError` unless ``buffer`` fits: dims, device, no empty task."""
+        if (buffer.obs_dim, buffer.act_dim) != (self.obs_dim, self.act_dim):
+            raise UserError(f"buffer has obs/act dims {buffer.obs_dim}/{buffer.act_dim}, "
+                            f"{self.name} expects {self.obs_dim}/{self.act_dim}")
+        if buffer.device.type != self.device.type:
+            raise UserError(f"buffer is on {buffer.device}, {self.name} on {self.device}: move it with buffer.to()")
+        if bool((buffer.sizes == 0).any()):
+            raise UserError("every task in the offline buffer needs at least one transition")
+
+    def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
+        self.check_buffer(buffer)
+        policy = self._built_policy()
+        table = self._features_of(buffer.task_ids)
+        cfg = self.config
+        total, count = torch.zeros((), device=self.device), 0
+        for _ in range(int(num_updates)):
+            slots = torch.randint(len(buffer.task_ids), (cfg.meta_batch,), device=self.device,
+                                  generator=self.generator)
+            batch = buffers.sample([buffer], slots, cfg.batch_size, self.generator)
+            mean, log_std = policy(conditioned_inputs(batch.obs, table[slots]))
+            loss = bc_loss(mean, log_std, batch.actions.reshape(mean.shape))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.num_updates += 1
+            total += loss.detach()
+            count += 1
+        return {"bc_loss": float(total) / count} if count else {}
+
+    def train_online(self, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
+        return {}
+
+    # ------------------------------------------------------------------ inference and acting
+    def infer_posterior(self, context: torch.Tensor) -> Normal:
+        """The (empty) prior whatever the context: ``bc`` reads none."""
+        return self.prior(int(torch.as_tensor(context).shape[0]))
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, z: torch.Tensor, deterministic: bool = False) -> np.ndarray:
+        """Actions in ``[-1, 1]^act_dim``; ``z`` is ``[N, 0]`` for ``bc``, the task features for ``bc-task``."""
+        policy = self._built_policy()
+        obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
+        z = torch.as_tensor(z, dtype=torch.float32).to(self.device)
+        if obs_t.dim() != 2 or obs_t.shape[1] != self.obs_dim or tuple(z.shape) != (obs_t.shape[0], self.latent_dim):
+            raise ValueError(f"act expects obs [N, {self.obs_dim}] and z [N, {self.latent_dim}], "
+                             f"got {list(obs_t.shape)} and {list(z.shape)}")
+        mean, log_std = policy(torch.cat([obs_t, z], -1))
+        if deterministic:
+            return torch.tanh(mean).cpu().numpy()
+        return torch.tanh(losses.reparam_sample(mean, log_std.exp(), self.act_generator)).cpu().numpy()
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, directory: str | Path) -> None:
+        policy = self._built_policy()
+        tensors = {f"policy.{k}": v for k, v in policy.state_dict().items()}
+        optim_tensors, optim_meta = checkpoint.optimizer_to_flat(self.optimizer)
+        tensors.update(optim_tensors)
+        tensors["rng.train"] = self.generator.get_state()
+        tensors["rng.act"] = self.act_generator.get_state()
+        self._write(Path(directory), tensors, {"kind": "agent", "optimizer": optim_meta})
+
+    def save_policy(self, directory: str | Path) -> bool:
+        """The policy, the acting stream and the told features: all evaluation needs (no optimiser)."""
+        policy = self._built_policy()
+        tensors = {f"policy.{k}": v for k, v in policy.state_dict().items()}
+        tensors["rng.act"] = self.act_generator.get_state()
+        self._write(Path(directory), tensors, {"kind": "policy"})
+        return True
+
+    def load(self, directory: str | Path) -> None:
+        tensors, state = self._read(Path(directory), "agent")
+        checkpoint.optimizer_from_flat(self.optimizer, tensors, state["optimizer"])
+        self.generator.set_state(tensors["rng.train"])
+
+    def load_policy(self, directory: str | Path) -> None:
+        self._read(Path(directory), "policy")
+
+    def _write(self, directory: Path, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        """``weights.safetensors`` then ``state.json`` (the commit record, holding the weights' sha256), atomically."""
+        directory.mkdir(parents=True, exist_ok=True)
+        weights = directory / checkpoint.WEIGHTS
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        atomic_write_with(weights, lambda tmp: save_file(tensors, str(tmp)))
+        atomic_write_json(directory / checkpoint.STATE, {
+            "format_version": self.FORMAT_VERSION, **extra, "agent": self.name, "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim, "seed": self.seed, "config": config_to_dict(self.config),
+            "num_updates": self.num_updates,
+            "task_features": {str(k): [float(x) for x in v] for k, v in sorted(self.task_features.items())},
+            "weights_sha256": _sha256(weights),
+        })
+
+    def _read(self, directory: Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Check a checkpoint of ``kind`` against this agent, restore the policy, acting stream and features."""
+        state_file, weights = directory / checkpoint.STATE, directory / checkpoint.WEIGHTS
+        if not state_file.is_file() or not weights.is_file():
+            raise UserError(f"{directory} is not a {self.name} checkpoint (needs {state_file.name} and {weights.name})")
+        state = json.loads(state_file.read_text())
+        if state.get("kind") != kind:
+            other = "load_policy" if kind == "agent" else "load"
+            raise UserError(f"{directory} is a {state.get('kind')} checkpoint, not a {kind} one: use {other}")
+        if _sha256(weights) != state.get("weights_sha256"):
+            raise UserError(f"{directory}: {weights.name} does not match {state_file.name} (interrupted save?)")
+        expected = {"format_version": self.FORMAT_VERSION, "agent": self.name, "obs_dim": self.obs_dim,
+                    "act_dim": self.act_dim, "config": config_to_dict(self.config)}
+        for key, value in expected.items():
+            if state.get(key) != value:
+                raise UserError(f"{directory}: checkpoint {key} is {state.get(key)!r}, this agent has {value!r}; "
+                                "build the agent with the checkpoint's settings (state.json) before loading")
+        told = _parse_features(state.get("task_features"), directory)
+        if told:
+            self.tell_tasks(told)
+        tensors = load_file(str(weights), device="cpu")
+        self._built_policy().load_state_dict({k[len("policy."):]: v for k, v in tensors.items()
+                                              if k.startswith("policy.")})
+        self.act_generator.set_state(tensors["rng.act"])
+        self.num_updates = int(state["num_updates"])
+        return tensors, state
+
+
+class BCTaskAgent(BCAgent):
+    """Task-conditioned behaviour cloning ``pi(a | s, phi(task))``, told the task: a bound, not a meta-RL agent.
+
+    Its policy is built when it is told the tasks (the features' length sets the input width); its ``z``
+    is the task's feature vector, which protocol evaluation takes from :meth:`task_latents`.
+    """
+
+    name: ClassVar[str] = "bc-task"
+    told_task: ClassVar[bool] = True
+
+    def tell_tasks(self, features: Mapping[int, np.ndarray]) -> None:
+        """Remember ``{task_id: features}``; the first call builds the policy for their length."""
+        table = {int(k): np.asarray(v, dtype=np.float32).reshape(-1) for k, v in features.items()}
+        lengths = {len(v) for v in table.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise UserError(f"{self.name} needs one non-empty feature vector per task, all of one length "
+                            f"(got lengths {sorted(lengths)})")
+        (length,) = lengths
+        if self.policy is None:
+            self._build(length)
+        elif length != self.latent_dim:
+            raise UserError(f"{self.name} was built for {self.latent_dim} task features, told {length}")
+        self.task_features = table
+
+    def task_latents(self, task_ids: Sequence[int]) -> torch.Tensor:
+        return self._features_of(task_ids)
+
+    def _features_of(self, task_ids: Sequence[int]) -> torch.Tensor:
+        unknown = [int(k) for k in task_ids if int(k) not in self.task_features]
+        if unknown:
+            raise UserError(f"{self.name} was not told the features of task(s) {unknown[:5]}")
+        rows = np.stack([self.task_features[int(k)] for k in task_ids]) if len(task_ids) else \
+            np.zeros((0, self.latent_dim), np.float32)
+        return torch.as_tensor(rows, dtype=torch.float32, device=self.device)
+
+    def infer_posterior(self, context: torch.Tensor) -> Normal:
+        raise UserError(f"{self.name} is told the task and infers nothing from context; use task_latents")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _parse_features(values: Any, where: Path) -> dict[int, list[float]]:
+    """``{task_id: features}`` from ``state.json`` (keys are strings in JSON); :class:`UserError` if malformed."""
+    if values is None:
+        return {}
+    try:
+        return {int(k): [float(x) for x in v] for k, v in dict(values).items()}
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: task_features must map task ids to lists of numbers") from None
+
+
+register_agent("bc", bc_preset)(BCAgent)
+register_agent("bc-task", bc_preset)(BCTaskAgent)
