@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate(
-        algo: str = typer.Option("smac", help="Algorithm: smac, offline-pearl or oracle."),
+        algo: str = typer.Option("smac", help="Algorithm: smac, offline-pearl, oracle; bounds: bc, bc-task."),
         env: str = typer.Option("cheetah-vel", help="Task family: cheetah-vel, ant-dir or sawyer-manip."),
         seed: int = typer.Option(None, help="One seed (default 0)."),
         seeds: str = typer.Option(None, help="Several seeds, run in parallel processes: 0-4 or 0,2,5."),
