@@ -14,3 +14,14 @@ def gl_backend() -> str:
         return gl_backend()
     except RenderingUnavailable as err:
         pytest.skip(str(err))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny nets on a shared 2-core box: one intra-op thread avoids oversubscription stalls."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -82,13 +82,7 @@ def adapted_returns(agent, buffer: MultiTaskBuffer) -> list[float]:
     return out
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets on a shared 2-core box: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

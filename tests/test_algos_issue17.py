@@ -25,13 +25,7 @@ from smac_bench.algos.exploration import ExplorationPolicy  # noqa: E402
 from smac_bench.algos.online import family_of  # noqa: E402
 from smac_bench.errors import UserError  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
