@@ -9,15 +9,17 @@ agent between them:
   the task (every smac-bench family, by design) it can only copy the average behaviour: what an agent
   earns without inferring anything.
 * ``bc-task`` — task-conditioned behaviour cloning, *told the task*: ``pi(a | s, phi(task))`` with the
-  task features of :mod:`smac_bench.envs.features` (what the observation cannot show). The harness
+  task features of :mod:`smac_bench.envs.features` (what the observation cannot show), fit to the best
+  quarter of each task's episodes by that task's return (:attr:`BCConfig.top_fraction`: on relabelled data
+  every sibling holds the same episodes, and only the rewards say which pursue the task). The harness
   gives it every task's features at setup (:attr:`~smac_bench.algos.base.Agent.told_task`) and
-  evaluation sets ``z = phi(task)``, so it needs no exploration. It imitates the behaviour data as
-  well as a perfectly inferred task allows; on held-out layouts, which put objects where training
-  never did, it measures what is reachable from this data at all.
+  evaluation sets ``z = phi(task)``, so it needs no exploration. It imitates the task's best behaviour in
+  the data as well as a perfectly inferred task allows; on held-out layouts, which put objects where
+  training never did, it measures what is reachable from this data at all.
 
 Both are offline only (``trains_online = False``). One update draws ``meta_batch`` training tasks with
-replacement (every task weighs the same, as for the meta-RL agents) and ``batch_size`` transitions of
-each, and minimises :func:`bc_loss`. Randomness: network init from ``derive_seed(seed, "init")``,
+replacement (every task weighs the same, as for the meta-RL agents) and ``batch_size`` of each task's
+cloned transitions, and minimises :func:`bc_loss`. Randomness: network init from ``derive_seed(seed, "init")``,
 batches from ``generator``, sampled actions from ``act_generator``. Checkpoints are safetensors + JSON
 (``weights.safetensors``, ``state.json``); a told agent's features travel in ``state.json``, so a
 saved ``bc-task`` acts without its family at hand.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -43,8 +46,7 @@ from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import config_from_dict, config_to_dict
 from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.algos.networks import TanhGaussianPolicy
-from smac_bench.data import buffer as buffers
-from smac_bench.data.buffer import MultiTaskBuffer, context_dim
+from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.utils.io import atomic_write_json, atomic_write_with
 from smac_bench.utils.seeding import derive_seed, torch_generator
@@ -62,10 +64,17 @@ class BCConfig:
     """Training tasks per update, drawn with replacement (each task weighs the same whatever its data size)."""
     batch_size: int = 64
     """Transitions per drawn task per update."""
+    top_fraction: float = 1.0
+    """Clone only the best ``ceil(top_fraction * episodes)`` of each task's episodes, ranked by their return on
+    that task (1: every transition). Being told the task is worth nothing on relabelled data without it: the
+    siblings of a Sawyer layout hold the *same* eight episodes, each task's own rewards only, so
+    ``p(a | s, task)`` is one mixture for all of them; their rewards alone say which episodes pursue the task
+    (in ``sawyer-manip/scripted-v1`` exactly two of eight succeed, the task's own). ``bc-task`` keeps the best
+    quarter, ``bc`` everything."""
 
 
 def bc_preset(preset: str) -> BCConfig:
-    """:class:`BCConfig` at ``smoke`` / ``quick`` / ``standard`` (= quick) / ``paper`` (the registry checks the name).
+    """``bc``'s :class:`BCConfig` at ``smoke`` / ``quick`` / ``standard`` (= quick) / ``paper`` (names checked first).
 
     ``paper`` uses the policy widths of the paper's meta-RL agents (300 x 3), so the bounds are measured
     with the same capacity as the agents they bound.
@@ -76,6 +85,15 @@ def bc_preset(preset: str) -> BCConfig:
         "standard": BCConfig,
         "paper": lambda: BCConfig(policy_hidden=(300, 300, 300), meta_batch=16, batch_size=256),
     }[preset]()
+
+
+BC_TASK_TOP_FRACTION = 0.25
+"""``bc-task`` clones the best quarter of each task's episodes (see :attr:`BCConfig.top_fraction`)."""
+
+
+def bc_task_preset(preset: str) -> BCConfig:
+    """``bc-task``'s config: ``bc``'s at the same preset, cloning the best quarter of each task's episodes."""
+    return dataclasses.replace(bc_preset(preset), top_fraction=BC_TASK_TOP_FRACTION)
 
 
 def coerce_bc_config(config: Any) -> BCConfig:
@@ -90,6 +108,8 @@ def coerce_bc_config(config: Any) -> BCConfig:
         values = getattr(out, f.name)
         if any(v <= 0 for v in (values if isinstance(values, tuple) else (values,))):
             raise UserError(f"BCConfig.{f.name} must be positive, got {values}")
+    if out.top_fraction > 1:
+        raise UserError(f"BCConfig.top_fraction is a fraction of episodes in (0, 1], got {out.top_fraction}")
     return out
 
 
@@ -101,6 +121,50 @@ def bc_loss(mean: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor) ->
     the likelihood is exact, including the change-of-variables term (a constant here).
     """
     return -losses.tanh_gaussian_log_prob(losses.atanh_clipped(actions), mean, log_std).mean()
+
+
+def episode_starts(obs: torch.Tensor, next_obs: torch.Tensor, terminals: torch.Tensor) -> torch.Tensor:
+    """``[N]`` bools: row ``i`` opens an episode (rows in recording order, one task's).
+
+    A buffer keeps no episode ids, but within an episode ``next_obs[i]`` *is* ``obs[i + 1]``: an episode starts
+    at row 0, after a terminal row and wherever that chain breaks (a reset).
+    """
+    starts = torch.ones(obs.shape[0], dtype=torch.bool, device=obs.device)
+    starts[1:] = (next_obs[:-1] != obs[1:]).any(-1) | (terminals[:-1].reshape(-1) > 0)
+    return starts
+
+
+def top_episode_rows(rewards: torch.Tensor, starts: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Rows of the best ``ceil(fraction * episodes)`` episodes by return (ties: earlier first), in row order."""
+    episode = torch.cumsum(starts.long(), 0) - 1
+    count = int(episode[-1]) + 1
+    returns = torch.zeros(count, dtype=torch.float64, device=rewards.device)
+    returns.index_add_(0, episode, rewards.reshape(-1).double())
+    keep = max(1, math.ceil(fraction * count - 1e-9))
+    order = torch.sort(-returns, stable=True).indices[:keep]
+    chosen = torch.zeros(count, dtype=torch.bool, device=rewards.device)
+    chosen[order] = True
+    return torch.nonzero(chosen[episode]).reshape(-1)
+
+
+def cloned_rows(buffer: MultiTaskBuffer, fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per task slot, the rows BC clones: ``(rows [K, M] padded with 0, counts [K])``.
+
+    Offline buffers hold each task's transitions in recording order from row 0 (they never wrap).
+    """
+    picks = []
+    for slot in range(len(buffer.task_ids)):
+        n = int(buffer.sizes[slot])
+        if fraction >= 1:
+            picks.append(torch.arange(n, device=buffer.device))
+            continue
+        starts = episode_starts(buffer.obs[slot, :n], buffer.next_obs[slot, :n], buffer.terminals[slot, :n])
+        picks.append(top_episode_rows(buffer.rewards[slot, :n], starts, fraction))
+    counts = torch.as_tensor([len(p) for p in picks], device=buffer.device)
+    rows = torch.zeros(len(picks), int(counts.max()), dtype=torch.long, device=buffer.device)
+    for slot, p in enumerate(picks):
+        rows[slot, :len(p)] = p
+    return rows, counts
 
 
 def conditioned_inputs(obs: torch.Tensor, task_features: torch.Tensor) -> torch.Tensor:
@@ -128,7 +192,6 @@ class BCAgent(Agent):
                  device: str | torch.device = "cpu") -> None:
         self.config = coerce_bc_config(config)
         self.obs_dim, self.act_dim, self.seed = int(obs_dim), int(act_dim), int(seed)
-        self.context_dim = context_dim(self.obs_dim, self.act_dim)
         self.device = torch.device(device)
         self.generator = torch_generator(derive_seed(seed, "train"), self.device)
         self.act_generator = torch_generator(derive_seed(seed, "act"), self.device)
@@ -176,13 +239,17 @@ class BCAgent(Agent):
         policy = self._built_policy()
         table = self._features_of(buffer.task_ids)
         cfg = self.config
+        rows, counts = cloned_rows(buffer, cfg.top_fraction)
         total, count = torch.zeros((), device=self.device), 0
         for _ in range(int(num_updates)):
             slots = torch.randint(len(buffer.task_ids), (cfg.meta_batch,), device=self.device,
                                   generator=self.generator)
-            batch = buffers.sample([buffer], slots, cfg.batch_size, self.generator)
-            mean, log_std = policy(conditioned_inputs(batch.obs, table[slots]))
-            loss = bc_loss(mean, log_std, batch.actions.reshape(mean.shape))
+            u = torch.rand(cfg.meta_batch, cfg.batch_size, device=self.device, generator=self.generator)
+            n = counts[slots, None]
+            picked = rows[slots[:, None], torch.minimum((u * n).long(), n - 1)]  # uniform over a task's cloned rows
+            obs, actions = buffer.obs[slots[:, None], picked], buffer.actions[slots[:, None], picked]
+            mean, log_std = policy(conditioned_inputs(obs, table[slots]))
+            loss = bc_loss(mean, log_std, actions.reshape(mean.shape))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -335,4 +402,4 @@ def _parse_features(values: Any, where: Path) -> dict[int, list[float]]:
 
 
 register_agent("bc", bc_preset)(BCAgent)
-register_agent("bc-task", bc_preset)(BCTaskAgent)
+register_agent("bc-task", bc_task_preset)(BCTaskAgent)
