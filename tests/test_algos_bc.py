@@ -129,7 +129,7 @@ def test_a_checkpoint_of_other_settings_or_kind_is_refused(tmp_path):
     wider = make_agent("bc-task", OBS_DIM, ACT_DIM, {"policy_hidden": [64, 64]}, seed=0)
     with pytest.raises(UserError, match="checkpoint config"):
         wider.load_policy(tmp_path / "policy")
-    with pytest.raises(UserError, match="policy checkpoint, not a agent one"):
+    with pytest.raises(UserError, match="'policy' checkpoint, not 'agent': load it with load_policy"):
         _agent("bc-task").load(tmp_path / "policy")
 
 

@@ -328,7 +328,7 @@ class BCAgent(Agent):
         state = json.loads(state_file.read_text())
         if state.get("kind") != kind:
             other = "load_policy" if kind == "agent" else "load"
-            raise UserError(f"{directory} is a {state.get('kind')} checkpoint, not a {kind} one: use {other}")
+            raise UserError(f"{directory} is a {state.get('kind')!r} checkpoint, not {kind!r}: load it with {other}")
         if _sha256(weights) != state.get("weights_sha256"):
             raise UserError(f"{directory}: {weights.name} does not match {state_file.name} (interrupted save?)")
         expected = {"format_version": self.FORMAT_VERSION, "agent": self.name, "obs_dim": self.obs_dim,
