@@ -35,3 +35,25 @@ def test_pairing_removes_the_seed_to_seed_spread():
     assert (est, lo, hi, n) == (1.0, 1.0, 1.0, 3)
     est, lo, hi = unpaired_difference(a, b)
     assert est == pytest.approx(1.0) and lo < -20 and hi > 20
+
+
+def test_the_zshift_half_of_claim_c_reads_each_smac_runs_claim3_csv(tmp_path):
+    from smac_bench.analysis.claims import load_claim3
+
+    ratios = {0: (1.4, 0.9), 1: (1.6, 1.2), 2: (1.1, 1.3)}  # seed 2 widens: the mean still falls
+    for seed, (off, on) in ratios.items():
+        run = tmp_path / f"smac-toy-seed{seed}"
+        run.mkdir()
+        pd.DataFrame({"algo": "smac", "env": "toy", "seed": seed, "checkpoint": ["offline_end", "online_end"],
+                      "kl_ratio": [off, on]}).to_csv(run / "zshift_claim3.csv", index=False)
+    (tmp_path / "oracle-toy-seed0").mkdir()  # a run without the file is skipped
+    claim3 = load_claim3(sorted(tmp_path.iterdir()))
+    rows = [r for seed in ratios for r in _rows("smac", seed, 10, 30)]
+    table = claims_table(pd.DataFrame(rows), {}, reps=2000, claim3=claim3).set_index("what")
+    kl = table.loc["SMAC within/between KL, online end - offline end"]
+    assert kl.claim == "c" and kl.paired and kl.seeds == 3
+    assert kl.estimate == pytest.approx((-0.5 - 0.4 + 0.2) / 3)
+    # 1 resample in 27 draws seed 2 three times (> 2.5 %): the upper bound is its +0.2, so it does not hold
+    assert kl.low < kl.estimate and kl.high == pytest.approx(0.2) and not kl.holds
+    without = claims_table(pd.DataFrame(rows), {}, reps=2000)
+    assert "SMAC within/between KL, online end - offline end" not in set(without["what"])

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
         env: str = typer.Option("cheetah-vel", help="Task family: cheetah-vel, ant-dir or sawyer-manip."),
         seed: int = typer.Option(None, help="One seed (default 0)."),
         seeds: str = typer.Option(None, help="Several seeds, run in parallel processes: 0-4 or 0,2,5."),
-        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick (default), standard (the reference runs) or paper."),
+        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick (default), "
+                                   "standard (the reference runs) or paper."),
         out: Path = typer.Option(Path("runs"), help="Parent folder; each run writes OUT/<algo>-<env>-seed<N>/."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
         resume: bool = typer.Option(False, "--resume", help="Continue runs from their last checkpoint."),
@@ -102,12 +103,14 @@ def register(app: typer.Typer) -> None:
         csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
         reps: int = typer.Option(10_000, help="Bootstrap replicates (whole seeds resampled)."),
     ) -> None:
-        """The paper's claims: (a) SMAC > offline PEARL, (b) SMAC ~ oracle, (c) online gain; 95% CIs over seeds."""
-        from smac_bench.analysis.claims import claims_table
+        """The paper's claims: (a) SMAC > offline PEARL, (b) SMAC ~ oracle, (c) online gain (and, where
+        `analyze zshift` wrote zshift_claim3.csv, the z-shift closing); 95% CIs over seeds."""
+        from smac_bench.analysis.claims import claims_table, load_claim3
+        from smac_bench.harness.results import find_run_dirs
         from smac_bench.utils.io import atomic_write_text
 
         df, refs = _runs_and_references(run_dirs, reps, csv)
-        table = claims_table(df, refs, reps=reps)
+        table = claims_table(df, refs, reps=reps, claim3=load_claim3(find_run_dirs(run_dirs)))
         if table.empty:
             raise UserError("no SMAC, oracle or offline PEARL runs to compare in these folders")
         _print_tables(table.round(2), f"claims (protocol {df['protocol'].iloc[0]}, headline exploration score)")

@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         algos: str = typer.Option(None, help="Comma-separated agents, e.g. smac,oracle,offline-pearl."),
         envs: str = typer.Option(None, help="Comma-separated task families, e.g. cheetah-vel,ant-dir."),
         seeds: str = typer.Option(None, help="Seeds: 0-4 or 0,2,5."),
-        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick, standard (the reference runs) or paper."),
+        preset: str = typer.Option("quick", help="Schedule and agent preset: smoke, quick, standard (the reference "
+                                   "runs) or paper."),
         out: Path = typer.Option(None, help="Parent folder of the run folders (default: the file's out, or runs)."),
         workers: int = typer.Option(None, help="Cells at once on this machine (default: CPUs / threads)."),
         threads: int = typer.Option(None, help="torch threads per cell (default 1; 2 with --halves)."),
