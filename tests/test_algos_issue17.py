@@ -85,6 +85,21 @@ def test_pooled_keeps_no_separate_buffer_and_apart_changes_the_numbers(buffer):
     assert not torch.equal(runs["pooled"].policy.net[0].weight, runs["apart"].policy.net[0].weight)
 
 
+def test_exploration_contexts_come_from_online_prior_rollouts_once_a_task_has_them(buffer):
+    agent = make_agent("smac", 1, 1, toy_config("smac", encoder_buffer="exploration"), seed=0)
+    agent.train_offline(buffer, 5)
+    stats = agent.train_online(_setting(buffer), 1)
+    prior, _ = agent.last_rollouts
+    assert stats["encoder_buffer_apart"] == 1.0 and len(agent.encoder_buffer) == len(prior.obs)
+    sources = {"offline": buffer, "online": agent.online_buffer, "encoder": agent.encoder_buffer}
+    visited = agent.encoder_buffer.slots(sorted({int(t) for t in prior.task_ids}))
+    ctx = agent.sample_contexts(sources, visited, 50)
+    prior_obs = {float(x) for x in prior.obs.reshape(-1)}
+    assert {float(x) for x in ctx[..., 0].reshape(-1)} <= prior_obs
+    offline_only = agent.sample_contexts({"offline": buffer}, visited, 50)  # the offline phase: unchanged
+    assert not {float(x) for x in offline_only[..., 0].reshape(-1)} <= prior_obs
+
+
 def test_apart_resume_reproduces_uninterrupted_run(buffer, tmp_path):
     cfg = toy_config("smac", encoder_buffer="apart")
     a = make_agent("smac", 1, 1, cfg, seed=2)

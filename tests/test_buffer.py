@@ -91,3 +91,19 @@ def test_pooled_sampling_draws_uniformly_over_the_union_of_named_buffers():
     assert torch.equal(ctx, offline.sample_context([1, 3, 1, 7], 5, torch.Generator().manual_seed(1)))
     three = sample([offline, online, online], slots, 50, torch.Generator().manual_seed(0)).obs
     assert three.shape == (4, 50, 2)
+
+
+def test_preferring_reads_the_preferred_buffer_of_a_task_that_has_rows_and_the_fallback_otherwise():
+    from smac_bench.data.buffer import sample_context_preferring
+
+    offline = _buffer()
+    exploration = MultiTaskBuffer(offline.task_ids, 8, 2, 1)
+    exploration.add(1, np.full((3, 2), 5000.0), np.ones((3, 1)), np.ones(3), np.ones((3, 2)), np.zeros(3))
+    slots = torch.tensor([0, 1, 2, 0])  # tasks 1 (has exploration rows), 3, 7, 1
+    ctx = sample_context_preferring(exploration, offline, slots, 200, torch.Generator().manual_seed(0))
+    assert ctx.shape == (4, 200, 2 + 1 + 1)
+    assert (ctx[[0, 3], :, 0] == 5000).all()  # only the 3 exploration rows, never task 1's offline ones
+    assert set(ctx[1, :, 0].tolist()) == {300.0, 301.0, 302.0, 303.0}  # all of task 3's offline rows
+    assert set(ctx[2, :, 0].tolist()) == {700.0, 701.0}
+    with pytest.raises(ValueError):
+        sample_context_preferring(exploration, MultiTaskBuffer(offline.task_ids, 8, 2, 1), slots, 5)

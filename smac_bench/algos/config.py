@@ -115,6 +115,14 @@ class SMACConfig(LatentACConfig):
       ``MetaRLAlgorithm.train``, ``rlkit/core/meta_rl_algorithm.py``).
     * ``"pooled"`` — contexts from the RL replay (offline and every online rollout): rlkit's base config
       (``use_rl_buffer_for_enc_buffer=True``, ``rlkit/torch/smac/base_config.py``), kept by ``examples/smac/ant.py``.
+    * ``"exploration"`` — routed as ``"apart"``, but the online phase's contexts (posterior rollouts and
+      updates) come only from the task's online prior-``z`` rollouts once it has any (offline data until
+      then). A departure from the launchers, measured as a remedy (``baselines/cheetah-vel-standard/``):
+      with 1,200 offline transitions a task and a few hundred online ones, ``"apart"`` contexts are
+      mostly offline data, so the online phase trains the policy on offline-context ``z`` while
+      protocol v2 scores it on exploration context. rlkit's cheetah launcher keeps only the last 400
+      offline transitions in its encoder buffer (``encoder_buffer_start_end_idxs=[(-400, None)]``),
+      so its prior rollouts soon dominate.
     * ``"family"`` — the launcher's choice for the env's task family, :data:`FAMILY_ENCODER_BUFFER`
       (resolved from the env's registered id when the online phase starts; other envs: ``"pooled"``).
     """
@@ -140,11 +148,11 @@ FAMILY_ENCODER_BUFFER: dict[str, str] = {"cheetah-vel": "apart", "ant-dir": "poo
 """``encoder_buffer="family"`` per task family: what rlkit's launcher for that domain does
 (``examples/smac/cheetah.py`` sets ``use_rl_buffer_for_enc_buffer=False``, ``examples/smac/ant.py`` keeps the base
 config's ``True``). Families rlkit has no launcher for fall back to the base config, ``"pooled"``."""
-ENCODER_BUFFERS = ("family", "apart", "pooled")
+ENCODER_BUFFERS = ("family", "apart", "pooled", "exploration")
 
 
 def resolve_encoder_buffer(choice: str, family: str | None) -> str:
-    """``"apart"`` or ``"pooled"``: ``choice`` itself, or for ``"family"`` the family's launcher choice."""
+    """``"apart"``, ``"pooled"`` or ``"exploration"``: ``choice``, or for ``"family"`` the launcher's choice."""
     if choice not in ENCODER_BUFFERS:
         raise UserError(f"encoder_buffer must be one of {', '.join(ENCODER_BUFFERS)}, not {choice!r}")
     if choice != "family":

@@ -133,9 +133,14 @@ class LatentActorCritic(Agent):
         slots = torch.randint(len(sources["offline"].task_ids), (self.config.meta_batch,), device=self.device,
                               generator=self.generator)
         batch = buffers.sample(_named(sources, self.batch_sources), slots, batch_size, self.generator)
-        context = buffers.sample_context(_named(sources, self.context_sources), slots, self.config.context_size,
-                                         self.generator)
-        return batch, context
+        return batch, self.sample_contexts(sources, slots, self.config.context_size)
+
+    def sample_contexts(self, sources: Mapping[str, MultiTaskBuffer], slots: torch.Tensor, n: int) -> torch.Tensor:
+        """Encoder contexts of ``slots``: the pooled :attr:`context_sources`, or with ``encoder_buffer="exploration"``
+        (online phase) the task's online exploration rollouts once it has any."""
+        if getattr(self.config, "encoder_buffer", None) == "exploration" and "encoder" in sources:
+            return buffers.sample_context_preferring(sources["encoder"], sources["offline"], slots, n, self.generator)
+        return buffers.sample_context(_named(sources, self.context_sources), slots, n, self.generator)
 
     def train_updates(self, sources: Mapping[str, MultiTaskBuffer], num_updates: int, batch_size: int,
                       is_online: bool, context_minibatches: int = 1) -> dict[str, float]:
@@ -162,8 +167,7 @@ class LatentActorCritic(Agent):
         size = self.config.context_size
         slots = torch.randint(len(sources["offline"].task_ids), (self.config.meta_batch,), device=self.device,
                               generator=self.generator)
-        context = buffers.sample_context(_named(sources, self.context_sources), slots, size * minibatches,
-                                         self.generator)
+        context = self.sample_contexts(sources, slots, size * minibatches)
         return [(buffers.sample(_named(sources, self.batch_sources), slots, batch_size, self.generator),
                  context[:, i * size:(i + 1) * size]) for i in range(minibatches)]
 

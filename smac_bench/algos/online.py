@@ -14,7 +14,8 @@ One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
    *offline* context of the same task; the oracle: the env's reward — and enters the RL replay
    (``"online"``); with ``encoder_buffer="apart"`` the prior rollouts also enter the encoder buffer
    and the posterior rollouts do not (rlkit's cheetah launcher), with ``"pooled"`` the encoder reads
-   the RL replay;
+   the RL replay; ``"exploration"`` routes as ``"apart"`` and reads a task's online prior rollouts alone
+   once it has any (a measured departure, see :class:`~smac_bench.algos.config.SMACConfig`);
 5. ``online_updates_per_iter`` train steps of ``online_context_minibatches`` actor-critic updates each
    on offline + online data, encoder/decoder frozen.
 
@@ -40,7 +41,7 @@ from smac_bench.algos import losses
 from smac_bench.algos.base import OnlineSetting
 from smac_bench.algos.config import SMACConfig, resolve_encoder_buffer
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.data.buffer import MultiTaskBuffer, sample_context
+from smac_bench.data.buffer import MultiTaskBuffer, sample_context, sample_context_preferring
 from smac_bench.errors import UserError
 
 
@@ -104,10 +105,15 @@ class OnlineLearner(Protocol):
 
 
 def _posterior(agent: OnlineLearner, sources: Sequence[MultiTaskBuffer],
-               task_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Means and standard deviations of ``q(z | c)``, ``c`` drawn from the pooled ``sources``, per task."""
+               task_ids: list[int], prefer_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Means and standard deviations of ``q(z | c)``, ``c`` drawn from the pooled ``sources``, per task
+    (``prefer_last``, two sources: from the second's rows of a task that has any, else the first's)."""
     slots = sources[0].slots(task_ids)
-    context = sample_context(sources, slots, agent.config.rollout_context_size, agent.generator)
+    size = agent.config.rollout_context_size
+    if prefer_last:
+        context = sample_context_preferring(sources[1], sources[0], slots, size, agent.generator)
+    else:
+        context = sample_context(sources, slots, size, agent.generator)
     mu, var = agent.posterior_params(context)
     return mu, var.sqrt()
 
@@ -146,7 +152,8 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
         mu, std = _posterior(agent, [offline], tasks)  # label z: offline context only
         z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
         if use_posterior:
-            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, encoder_online], tasks)
+            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, encoder_online], tasks,
+                                                   prefer_last=agent.config.encoder_buffer == "exploration")
 
     begin(list(range(n_env)))
     while active.any():
@@ -234,7 +241,7 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
         raise ValueError("the offline buffer's tasks changed since this agent's online phase started")
     online = agent.online_buffer
     envs = [setting.make_env() for _ in range(cfg.online_tasks_per_iter)]
-    apart = resolve_encoder_buffer(cfg.encoder_buffer, family_of(envs[0])) == "apart"
+    apart = resolve_encoder_buffer(cfg.encoder_buffer, family_of(envs[0])) in ("apart", "exploration")
     if apart and agent.encoder_buffer is None:
         agent.encoder_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
                                                agent.act_dim, agent.device)

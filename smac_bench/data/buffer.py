@@ -249,6 +249,26 @@ def sample_context(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: i
     return torch.cat(_pooled_rows(sources, slots, n, generator, CONTEXT_FIELDS), dim=-1)
 
 
+def sample_context_preferring(preferred: MultiTaskBuffer, fallback: MultiTaskBuffer, slots: torch.Tensor, n: int,
+                              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Context ``[T, n, obs + act + 1]`` from ``preferred``'s rows of each slot that has any, else ``fallback``'s.
+
+    One uniform number per row, as in :func:`sample_context`; the two buffers hold the same task list.
+    """
+    use = preferred.sizes[slots] > 0
+    size = torch.where(use, preferred.sizes[slots], fallback.sizes[slots])
+    if bool((size == 0).any()):
+        raise ValueError("cannot sample from a task with no transitions")
+    position = (torch.rand(len(slots), n, device=preferred.device, generator=generator) * size[:, None]).long()
+    rows = slots[:, None]
+    fields = []
+    for name in CONTEXT_FIELDS:
+        mine = getattr(preferred, name)[rows, position.clamp(max=preferred.capacity - 1)]
+        other = getattr(fallback, name)[rows, position.clamp(max=fallback.capacity - 1)]
+        fields.append(torch.where(use[:, None, None], mine, other))
+    return torch.cat(fields, dim=-1)
+
+
 def context_dim(obs_dim: int, act_dim: int) -> int:
     """Width of one context transition ``(s, a, r)``."""
     return obs_dim + act_dim + 1
