@@ -19,7 +19,7 @@ TITLE_COLUMNS = ("env", "algo", "context", "seeds", "tasks")
 _CI = re.compile(r"^(\S+) (\[\S+, \S+\])$")
 
 CONTEXT_NOTE = ("exploration: held-out test tasks, context from the agent's own exploration episodes; "
-                "offline: training tasks, context from the offline dataset")
+                "offline: training tasks, context from the offline dataset; bc-task is told the task instead")
 
 
 def stack_ci(cell: str) -> str:
