@@ -117,8 +117,9 @@ class SMACConfig(LatentACConfig):
       (``use_rl_buffer_for_enc_buffer=True``, ``rlkit/torch/smac/base_config.py``), kept by ``examples/smac/ant.py``.
     * ``"exploration"`` — routed as ``"apart"``, but the online phase's contexts (posterior rollouts and
       updates) come only from the task's online prior-``z`` rollouts once it has any (offline data until
-      then). A departure from the launchers, measured as a remedy (``baselines/cheetah-vel-standard/``):
-      with 1,200 offline transitions a task and a few hundred online ones, ``"apart"`` contexts are
+      then). A departure from the launchers, measured as a remedy
+      (``baselines/cheetah-vel-exploration-remedy/``): with 1,200 offline transitions a task and a few
+      hundred online ones, ``"apart"`` contexts are
       mostly offline data, so the online phase trains the policy on offline-context ``z`` while
       protocol v2 scores it on exploration context. rlkit's cheetah launcher keeps only the last 400
       offline transitions in its encoder buffer (``encoder_buffer_start_end_idxs=[(-400, None)]``),
