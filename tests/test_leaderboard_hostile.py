@@ -199,3 +199,15 @@ def test_v1_and_v2_entries_are_never_ranked_together(board, copy):
     readme = (board / "README.md").read_text()
     assert "— protocol v1" in readme and "— protocol v2" in readme
     assert [len(t) for t in result.domains.values()] == [1, 1]
+
+
+def test_an_offline_only_agent_declares_only_its_offline_updates():
+    from smac_bench.leaderboard.crosscheck import budget_problems
+
+    budget = {"compute_budget": {"offline_updates": 8000, "online_env_steps": 0}}
+    # offline PEARL's online rows repeat its offline-end scores: 8,000 updates cover them
+    assert budget_problems({**budget, "algo": "offline-pearl"}, "online", 20800, offline_end_step=8000) == []
+    assert "below the final evaluation" in budget_problems({**budget, "algo": "smac"}, "online", 20800, 8000)[0]
+    assert "below the final evaluation" in budget_problems({**budget, "algo": "my-own"}, "online", 20800, 8000)[0]
+    short = {"compute_budget": {"offline_updates": 100, "online_env_steps": 0}, "algo": "offline-pearl"}
+    assert "below the 8000 updates" in budget_problems(short, "online", 20800, 8000)[0]

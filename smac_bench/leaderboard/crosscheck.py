@@ -55,11 +55,16 @@ def config_problems(configs: Mapping[int, Any], meta: Mapping[str, Any]) -> list
     return problems[:8]
 
 
-def budget_problems(meta: Mapping[str, Any], phase: str, train_step: int) -> list[str]:
+def budget_problems(meta: Mapping[str, Any], phase: str, train_step: int,
+                    offline_end_step: int | None = None) -> list[str]:
     """A declared compute budget must cover the final evaluation point the episodes show.
 
-    The harness's ``train_step`` counts offline updates, then continues with online env steps.
+    The harness's ``train_step`` counts offline updates, then continues with online env steps. A
+    registered offline-only agent (``trains_online = False``) repeats its offline-end scores at the
+    online points, so only its offline updates (``offline_end_step``) have to be covered.
     """
+    if phase == "online" and offline_end_step is not None and _offline_only(meta.get("algo")):
+        phase, train_step = "offline", offline_end_step
     budget = meta.get("compute_budget", {})
     offline, online = budget.get("offline_updates"), budget.get("online_env_steps")
     if phase == "offline" and offline is not None and offline < train_step:
@@ -69,6 +74,14 @@ def budget_problems(meta: Mapping[str, Any], phase: str, train_step: int) -> lis
         return [f"compute_budget ({offline} offline updates + {online} online env steps) is below the final "
                 f"evaluation's training step {train_step}"]
     return []
+
+
+def _offline_only(algo: object) -> bool:
+    """``True`` for a registered agent that never trains online; unknown names are not trusted to be."""
+    from smac_bench.algos import AGENTS
+
+    entry = AGENTS.get(str(algo))
+    return entry is not None and getattr(entry.factory, "trains_online", True) is False
 
 
 def return_problems(episodes: pd.DataFrame, env: str, horizon: int) -> list[str]:

@@ -221,6 +221,12 @@ def reference_scores(dataset_id: str) -> tuple[float, float] | None:
         return None
 
 
+def _offline_end_step(episodes: Any) -> int | None:
+    """The last offline evaluation's training step (``episodes``: a DataFrame); ``None`` without offline rows."""
+    offline = episodes.loc[episodes["phase"] == "offline", "train_step"]
+    return int(offline.max()) if len(offline) else None
+
+
 def _protocol_runs() -> int | None:
     try:
         from smac_bench.harness.protocol import ProtocolV1
@@ -285,7 +291,7 @@ def _validate(root: Path, manifest: ManifestLookup, reference: ReferenceLookup) 
         train_ids=family.train_ids, test_ids=family.test_ids, num_runs=_protocol_runs(),
     )
     problems = (crosscheck.return_problems(episodes, meta["env"], family.max_episode_steps)
-                + crosscheck.budget_problems(meta, final.phase, final.train_step))
+                + crosscheck.budget_problems(meta, final.phase, final.train_step, _offline_end_step(episodes)))
     if problems:
         raise SubmissionError(problems)
     ref = reference(meta["dataset"]["id"])
