@@ -30,7 +30,7 @@ The phase talks to the agent only through :class:`OnlineLearner`'s public member
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,7 +41,7 @@ from smac_bench.algos import losses
 from smac_bench.algos.base import OnlineSetting
 from smac_bench.algos.config import SMACConfig, resolve_encoder_buffer
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.data.buffer import MultiTaskBuffer, sample_context, sample_context_preferring
+from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 
 
@@ -89,6 +89,9 @@ class OnlineLearner(Protocol):
     def check_buffer(self, buffer: MultiTaskBuffer) -> None:
         """``ValueError`` unless the offline buffer fits the agent."""
 
+    def sample_contexts(self, sources: Mapping[str, MultiTaskBuffer], slots: torch.Tensor, n: int) -> torch.Tensor:
+        """Encoder contexts ``[T, n, dim]`` of ``slots`` from the named buffers, by the agent's rule."""
+
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and variances ``[T, L]`` of ``q(z | c)`` for context ``[T, C, dim]``."""
 
@@ -104,16 +107,12 @@ class OnlineLearner(Protocol):
         """Train steps of ``context_minibatches`` gradient updates on the named buffers; mean diagnostics."""
 
 
-def _posterior(agent: OnlineLearner, sources: Sequence[MultiTaskBuffer],
-               task_ids: list[int], prefer_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Means and standard deviations of ``q(z | c)``, ``c`` drawn from the pooled ``sources``, per task
-    (``prefer_last``, two sources: from the second's rows of a task that has any, else the first's)."""
-    slots = sources[0].slots(task_ids)
-    size = agent.config.rollout_context_size
-    if prefer_last:
-        context = sample_context_preferring(sources[1], sources[0], slots, size, agent.generator)
-    else:
-        context = sample_context(sources, slots, size, agent.generator)
+def _posterior(agent: OnlineLearner, sources: Mapping[str, MultiTaskBuffer],
+               task_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Means and standard deviations of ``q(z | c)`` per task, ``c`` drawn by the agent's context rule
+    (:meth:`OnlineLearner.sample_contexts`) from the named ``sources``."""
+    slots = sources["offline"].slots(task_ids)
+    context = agent.sample_contexts(sources, slots, agent.config.rollout_context_size)
     mu, var = agent.posterior_params(context)
     return mu, var.sqrt()
 
@@ -149,11 +148,10 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
             ep_return[i] = 0.0
             ep_steps[i] = 0
         tasks = [int(task_ids[i]) for i in idx]
-        mu, std = _posterior(agent, [offline], tasks)  # label z: offline context only
+        mu, std = _posterior(agent, {"offline": offline}, tasks)  # label z: offline context only
         z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
         if use_posterior:
-            mu_pol[idx], std_pol[idx] = _posterior(agent, [offline, encoder_online], tasks,
-                                                   prefer_last=agent.config.encoder_buffer == "exploration")
+            mu_pol[idx], std_pol[idx] = _posterior(agent, {"offline": offline, "encoder": encoder_online}, tasks)
 
     begin(list(range(n_env)))
     while active.any():
