@@ -33,9 +33,9 @@ def test_cheetah_and_ant_features_are_the_behaviour_policies_inputs_bit_for_bit(
 
 
 def test_recipes_read_the_envs_features():
-    from smac_bench.recipes import build, features, snapshots
+    from smac_bench.recipes import ant_expert, build, snapshots
 
-    assert features.task_features is build.task_features is snapshots.task_features is task_features
+    assert ant_expert.task_features is build.task_features is snapshots.task_features is task_features
 
 
 def test_sawyer_features_are_the_aim_and_the_hidden_goal():

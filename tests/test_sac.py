@@ -12,8 +12,8 @@ from safetensors.numpy import load_file
 
 import smac_bench  # noqa: F401  (registers the env ids)
 from smac_bench.algos.sac import SACConfig
+from smac_bench.envs.features import task_features
 from smac_bench.recipes.ant_expert import ANT_DIR_RELABEL, ENV_ID, train_expert
-from smac_bench.recipes.features import task_features
 from smac_bench.recipes.policies import SnapshotPolicy
 
 TINY = dict(hidden=(16,), total_env_steps=600, start_steps=100, num_envs=4, updates_per_step=0.5, batch_size=32,

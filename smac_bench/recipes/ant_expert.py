@@ -9,7 +9,7 @@ its data never walks. This run is long (1-1.5M env steps, hours on 2 CPU cores),
 
 It trains on ``smac_bench/AntDir-v1`` (PEARL's 27-number observation) on the training directions
 only (tasks 0-99), appends ``(cos theta, sin theta)`` to the observation (as
-:func:`smac_bench.recipes.features.task_features` does for the snapshots' rollouts) and relabels
+:func:`smac_bench.envs.features.task_features` does for the snapshots' rollouts) and relabels
 80 % of every batch with another training direction (:data:`ANT_DIR_RELABEL`). ``DIR`` gets
 ``config.json``, ``curve.csv`` (test mean/min/per-direction returns every ``eval_every`` steps),
 ``snapshots/step-XXXXXXX.safetensors`` (the dataset later picks behaviour policies among them)
@@ -30,7 +30,7 @@ import numpy as np
 
 from smac_bench.algos.sac import Relabel, SACConfig, train_task_aware_sac
 from smac_bench.envs import task_family
-from smac_bench.recipes.features import task_features
+from smac_bench.envs.features import task_features
 from smac_bench.utils.io import atomic_write_json
 
 ENV_ID = "smac_bench/AntDir-v1"
