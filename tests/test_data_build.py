@@ -136,9 +136,9 @@ def test_verify_catches_tampered_file_and_foreign_family(snaps, root, tmp_path):
         f["episode_0/rewards"][0] += 1.0
     assert any("sha256" in p for p in verify(CHEETAH).problems)
     # a cheetah dataset copied where the ant-dir one belongs
-    ant = minari_io.dataset_dir("smac-bench/ant-dir/mixed-v0")
+    ant = minari_io.dataset_dir("smac-bench/ant-dir/mixed-v1")
     shutil.copytree(minari_io.dataset_dir(CHEETAH), ant)
-    report = verify("smac-bench/ant-dir/mixed-v0")
+    report = verify("smac-bench/ant-dir/mixed-v1")
     assert any("task family 'cheetah-vel', not 'ant-dir'" in p for p in report.problems)
     with pytest.raises(UserError, match="cheetah-vel"):
         load_buffer("ant-dir")
@@ -166,7 +166,7 @@ def test_unknown_name_lists_known(root):
 
     with pytest.raises(UserError, match="smac-bench/cheetah-vel/mixed-v0"):
         resolve("half-cheetah")
-    assert resolve("ant-dir") == "smac-bench/ant-dir/mixed-v0"
+    assert resolve("ant-dir") == "smac-bench/ant-dir/mixed-v1"
 
 
 def test_cli_list_info_verify(snaps, root):

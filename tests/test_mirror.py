@@ -186,7 +186,7 @@ def test_file_mirror_and_already_installed(published):
 def test_bad_names_and_missing_mirror(published):
     from smac_bench.data.mirror import download
 
-    with pytest.raises(UserError, match="unknown dataset.*smac-bench/ant-dir/mixed-v0"):
+    with pytest.raises(UserError, match="unknown dataset.*smac-bench/ant-dir/mixed-v1"):
         download("walker", "http://127.0.0.1:1")
     with pytest.raises(UserError, match="no published archive"):
         download("ant-dir", "http://127.0.0.1:1")

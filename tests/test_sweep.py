@@ -105,7 +105,7 @@ def test_the_reference_sweep_file_plans_every_reference_table():
     sweep = load_sweep_file(Path(__file__).parent.parent / "baselines" / "sweep.toml")
     plan = build_plan(sweep)
     folders = {c.run_dir.parent.name: c.preset for c in plan.configs}
-    assert folders == {"cheetah-vel-standard": "standard", "ant-dir": "quick"} and len(plan.configs) == 30
+    assert folders == {"cheetah-vel-standard": "standard", "ant-dir-standard": "standard"} and len(plan.configs) == 30
     assert sum(d is not None for d in plan.donors) == 10  # the oracles fork SMAC's offline phases
 
 

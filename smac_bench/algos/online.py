@@ -206,13 +206,13 @@ def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
 
 # ---------------------------------------------------------------------- the phase
 def family_of(env: object) -> str | None:
-    """The smac-bench task family whose registered env id (or a variant's) ``env`` was made from; ``None`` if none."""
+    """The smac-bench task family whose registered env id ``env`` was made from; ``None`` if none."""
     from smac_bench.envs import FAMILIES
 
     spec = getattr(env, "spec", None)
     env_id = getattr(spec, "id", None)
     for family in FAMILIES.values():
-        if env_id == family.env_id or env_id in dict(family.variants):
+        if env_id == family.env_id:
             return family.name
     return None
 

@@ -21,8 +21,6 @@ The SAC itself follows rlkit's ``SACTrainer`` (twin Q, target networks, automati
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +36,7 @@ from torch import nn
 
 from smac_bench.algos.networks import mlp
 from smac_bench.algos.sac_state import Relabel, Replay, latest_checkpoint, load_checkpoint, save_checkpoint
+from smac_bench.utils.io import atomic_write_csv
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 __all__ = ["Relabel", "SACConfig", "TaskAwareSAC", "evaluate_actor", "train_task_aware_sac"]
@@ -216,16 +215,6 @@ def evaluate_actor(agent: TaskAwareSAC, envs: Sequence[gymnasium.Env], task_ids:
     return [float(ret[i * episodes:(i + 1) * episodes].mean()) for i in range(len(task_ids))]
 
 
-def _write_curve(path: Path, curve: list[dict[str, Any]]) -> None:
-    from smac_bench.utils.io import atomic_write_text
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(curve[0]))
-    writer.writeheader()
-    writer.writerows(curve)
-    atomic_write_text(path, buf.getvalue())
-
-
 def train_task_aware_sac(
     make_env: Callable[[], gymnasium.Env],
     task_ids: Sequence[int],
@@ -305,7 +294,7 @@ def train_task_aware_sac(
                    "alpha": round(float(agent.log_alpha.detach().exp()), 5),
                    **{f"return_{k}": round(r, 2) for k, r in zip(eval_task_ids, rets, strict=True)}}
             c["curve"].append(row)
-            _write_curve(out / "curve.csv", c["curve"])
+            atomic_write_csv(out / "curve.csv", c["curve"])
             agent.snapshot(str(out / "snapshots" / f"step-{steps:07d}.safetensors"),
                            {**(snapshot_meta or {}), "env_steps": steps, "seed": seed,
                             "test_return": row["mean_return"]})

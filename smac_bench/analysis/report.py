@@ -51,6 +51,19 @@ def reference_table(run_dirs: list[str]) -> dict[str, tuple[float, float]]:
     return refs
 
 
+def standing_lines(run_dirs: list[str]) -> list[str]:
+    """One line per env whose runs record a standing-still score: its return and normalised score."""
+    lines: dict[str, str] = {}
+    for d in run_dirs:
+        cfg = read_config(d)
+        ref = cfg.get("reference_scores") or {}
+        if cfg.get("env") and "standing" in ref and cfg["env"] not in lines:
+            norm = normalise(ref["standing"], ref["random"], ref["expert"])
+            lines[cfg["env"]] = (f"{cfg['env']}: standing still scores {ref['standing']:.1f} (normalised "
+                                 f"{norm:.1f}); an agent below it has not learnt to move the right way")
+    return list(lines.values())
+
+
 def _row(group: pd.DataFrame, reps: int, seed: int, refs: tuple[float, float] | None) -> dict[str, Any]:
     strata = [g["score"].to_numpy() for _, g in group.groupby("stratum")]
     row: dict[str, Any] = {"n_seeds": group["seed"].nunique(), "n_tasks": len(strata)}

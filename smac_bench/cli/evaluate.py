@@ -80,13 +80,16 @@ def register(app: typer.Typer) -> None:
         reps: int = typer.Option(2000, help="Bootstrap replicates."),
     ) -> None:
         """IQM and mean with 95% stratified-bootstrap CIs over seeds x tasks; normalised scores."""
-        from smac_bench.analysis.report import display_table, report_table, write_report
+        from smac_bench.analysis.report import display_table, report_table, standing_lines, write_report
+        from smac_bench.harness.results import find_run_dirs
 
         df, refs = _runs_and_references(run_dirs, reps, csv)
         table = report_table(df, refs, reps=reps)
         _print_tables(display_table(table), f"smac-bench report (protocol {df['protocol'].iloc[0]})",
                       split_by=("env", "context"))
         console.print(CONTEXT_NOTE, style="dim")
+        for line in standing_lines([str(d) for d in find_run_dirs(run_dirs)]):
+            console.print(line, markup=False)
         if not refs:
             console.print("[dim]no reference scores in config.json: normalised columns omitted[/]")
         if csv:

@@ -74,6 +74,13 @@ def reference_scores(dataset_id: str) -> tuple[float, float]:
     return float(meta["ref_min_score"]), float(meta["ref_max_score"])
 
 
+def standing_score(dataset_id: str) -> float | None:
+    """Test return of standing still (zero actions), where the dataset records one (ant-dir: +1 a healthy
+    step makes standing a trap that a slow walker does not beat); ``None`` otherwise."""
+    value = dataset_metadata(dataset_id).get("smac_bench", {}).get("standing_score")
+    return None if value is None else float(value)
+
+
 def load_buffer(dataset_id: str, device: str = "cpu") -> MultiTaskBuffer:
     """Read a dataset in bulk (h5py) into a :class:`~smac_bench.data.buffer.MultiTaskBuffer`.
 
@@ -91,4 +98,5 @@ def load_buffer(dataset_id: str, device: str = "cpu") -> MultiTaskBuffer:
                                        a["terminals"][:, None], a["task_ids"], device=device)
 
 
-__all__ = ["dataset_metadata", "family_of", "known_ids", "load_buffer", "reference_scores", "resolve"]
+__all__ = ["dataset_metadata", "family_of", "known_ids", "load_buffer", "reference_scores", "resolve",
+           "standing_score"]

@@ -19,6 +19,17 @@ def card_stem(dataset_id: str) -> str:
     return "-".join(dataset_id.split("/")[1:])
 
 
+def _save(fig: Any, path: Path) -> None:
+    """Write a figure atomically, without the matplotlib version in the PNG (same data, same bytes)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, metadata={"Software": None})
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def _histogram(rows: list[dict[str, Any]], path: Path, title: str, names: list[str] | None = None) -> None:
     import matplotlib
 
@@ -34,11 +45,7 @@ def _histogram(rows: list[dict[str, Any]], path: Path, title: str, names: list[s
     ax.set_ylabel("episodes")
     ax.set_title(title)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    _save(fig, path)
 
 
 def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[str, Any] | None = None,
@@ -78,28 +85,28 @@ def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[s
         f"sha256 `{entry.get('sha256', '-')}` |",
         f"| recipe / seed | `{sb.get('recipe')}` / {sb.get('seed')} |",
         f"| reference scores (test tasks) | min {meta['ref_min_score']:.1f} (uniform random), "
-        f"max {meta['ref_max_score']:.1f} ({_ref_max_kind(beh)}) |",
+        f"max {meta['ref_max_score']:.1f} ({_ref_max_kind(beh)})"
+        + (f"; standing still {sb['standing_score']:.1f} (zero actions)" if "standing_score" in sb else "") + " |",
         f"| requirements | {', '.join(f'`{r}`' for r in meta.get('requirements', []))} |",
         "",
         "## How it was built",
         "",
-        *(_how_snapshots() if beh.get("kind") == "snapshots" else _how_scripted(beh)),
+        *(_how_snapshots(beh) if beh.get("kind") == "snapshots" else _how_scripted(beh)),
         "",
         "```",
         f"smac-bench datasets build {sb.get('family')}                 # deterministic: same seed, same bytes",
         *([f"smac-bench datasets build {sb.get('family')} --from-scratch  # retrain the snapshots first"]
-          if beh.get("kind") == "snapshots" else []),
+          if beh.get("kind") == "snapshots" and "retrain" not in beh else []),
+        *([f"# retrain the snapshots: {beh['retrain']}"] if "retrain" in beh else []),
         "```",
         "",
     ]
     if beh.get("kind") == "snapshots":
-        lines += ["| snapshot | SAC env steps | test return (mean action) | dataset return (mean +- sd) |",
-                  "|---|---|---|---|"]
-        for i, (f, steps, ret) in enumerate(zip(beh["files"], beh["env_steps"], beh["test_returns"], strict=True)):
-            r = np.array([x["return"] for x in rows if x["policy"] == i])
-            stat = f"{r.mean():.1f} +- {r.std():.1f} ({len(r)} eps)" if len(r) else "-"
-            lines.append(f"| `{f}` | {steps} | {ret:.1f} | {stat} |")
-        lines.append("")
+        lines += _snapshot_table(beh, rows)
+    if "learning_curve" in beh:
+        curve_png = out / f"{stem}-expert-curve.png"
+        _expert_curve(beh["learning_curve"], sb, meta, curve_png)
+        lines += ["## The expert's learning curve", "", f"![expert curve]({curve_png.name})", ""]
     if extra:
         lines += ["## Measured cost", ""] + [f"- {k}: {v}" for k, v in extra.items()] + [""]
     if notes:
@@ -141,7 +148,52 @@ def _ref_max_kind(beh: dict[str, Any]) -> str:
     return "noise-free scripted controller"
 
 
-def _how_snapshots() -> list[str]:
+def _snapshot_table(beh: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """One row per behaviour snapshot: its training point, test score and returns in the dataset."""
+    timed = "updates" in beh
+    lines = ["| snapshot | SAC env steps |" + (" updates | wall time |" if timed else "")
+             + " test return (mean action) | dataset return (mean +- sd) |",
+             "|---|---|" + ("---|---|" if timed else "") + "---|---|"]
+    for i, (f, steps, ret) in enumerate(zip(beh["files"], beh["env_steps"], beh["test_returns"], strict=True)):
+        r = np.array([x["return"] for x in rows if x["policy"] == i])
+        stat = f"{r.mean():.1f} +- {r.std():.1f} ({len(r)} eps)" if len(r) else "-"
+        when = f" {beh['updates'][i]} | {beh['wall_s'][i] / 3600:.1f} h |" if timed else ""
+        lines.append(f"| `{f}` | {steps} |{when} {ret:.1f} | {stat} |")
+    return lines + [""]
+
+
+def _expert_curve(curve: list[dict[str, float]], sb: dict[str, Any], meta: dict[str, Any], path: Path) -> None:
+    """Test return against env steps of the expert run, with the random, standing and expert lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    steps = [row["env_steps"] for row in curve]
+    ax.plot(steps, [row["mean_return"] for row in curve], marker=".", label="test mean (mean action)")
+    ax.plot(steps, [row["min_return"] for row in curve], ls=":", label="worst test task")
+    refs = (("random", meta["ref_min_score"], "--"), ("standing still", sb.get("standing_score"), "-."),
+            ("ref_max_score", meta["ref_max_score"], "-"))
+    for name, value, style in refs:
+        if value is not None:
+            ax.axhline(value, color="grey", ls=style, lw=0.8)
+            ax.annotate(name, (steps[0], value), fontsize=7, va="bottom")
+    ax.set_xlabel("expert env steps")
+    ax.set_ylabel("return (test tasks)")
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def _how_snapshots(beh: dict[str, Any]) -> list[str]:
+    if "retrain" in beh:
+        return [
+            f"Behaviour: {beh.get('algorithm')}. Snapshots of its actor along one long run (curve below) "
+            "are the behaviour policies: the untrained actor, then test returns spread evenly up to the "
+            "expert. Every task's transitions walk through them in order, actions sampled from the "
+            "stochastic policy. Each episode stores its task in the reset options (`options/task_id`) and "
+            "every step in `infos/task_id`; rewards are the task's own.",
+        ]
     return [
         "A task-aware SAC (`smac_bench/algos/sac.py`: 2x256 MLPs, the task's parameters appended to the "
         "observation) was trained from scratch on all training tasks at once; snapshots of its actor "

@@ -5,9 +5,8 @@ horizon, task generator and offline dataset. Importing this module registers, wi
 points (so Minari can serialise the spec):
 
 * ``smac_bench/CheetahVel-v0`` — :class:`smac_bench.envs.cheetah_vel.CheetahVelEnv`
-* ``smac_bench/AntDir-v0`` — :class:`smac_bench.envs.ant_dir.AntDirEnv`
-* ``smac_bench/AntDir-v1`` — :class:`smac_bench.envs.ant_dir.AntDirV1Env` (27-number PEARL observation;
-  a variant of ``ant-dir``: the family's dataset still uses v0 until a v1 dataset exists)
+* ``smac_bench/AntDir-v1`` — :class:`smac_bench.envs.ant_dir.AntDirEnv` (PEARL's 27-number observation;
+  v0, Ant-v5's 105 numbers with contact forces, is retired with its dataset)
 * ``smac_bench/SawyerManip-v1`` — :class:`smac_bench.envs.sawyer.env.SawyerManipV1Env` (table layouts
   shared by sibling tasks that only the reward tells apart; v0, one layout per task, is retired)
 """
@@ -30,12 +29,11 @@ FAMILIES: dict[str, FamilySpec] = {spec.name: spec for spec in (
     ),
     FamilySpec(
         name="ant-dir",
-        env_id="smac_bench/AntDir-v0",
+        env_id="smac_bench/AntDir-v1",
         entry_point="smac_bench.envs.ant_dir:AntDirEnv",
         horizon=200,
-        dataset_id="smac-bench/ant-dir/mixed-v0",
+        dataset_id="smac-bench/ant-dir/mixed-v1",
         generator="smac_bench.envs.ant_dir:generate",
-        variants=(("smac_bench/AntDir-v1", "smac_bench.envs.ant_dir:AntDirV1Env"),),
     ),
     FamilySpec(
         name="sawyer-manip",
@@ -56,11 +54,10 @@ def family_spec(name: str) -> FamilySpec:
 
 
 def register_envs() -> None:
-    """Register every smac-bench env id (each family's and its variants) with Gymnasium (idempotent)."""
+    """Register every family's env id with Gymnasium (idempotent)."""
     for spec in FAMILIES.values():
-        for env_id, entry_point in ((spec.env_id, spec.entry_point), *spec.variants):
-            if env_id not in gymnasium.registry:
-                gymnasium.register(id=env_id, entry_point=entry_point, max_episode_steps=spec.horizon)
+        if spec.env_id not in gymnasium.registry:
+            gymnasium.register(id=spec.env_id, entry_point=spec.entry_point, max_episode_steps=spec.horizon)
 
 
 def make_env(family: str, task_id: int | None = None, **kwargs) -> gymnasium.Env:

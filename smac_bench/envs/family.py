@@ -148,8 +148,6 @@ class FamilySpec:
         dataset_id: the family's offline dataset, ``smac-bench/<family>/<name>-v<k>``.
         generator: ``"module:function"`` that samples the frozen task list (run once, by
             ``python -m smac_bench.envs.generate_tasks``).
-        variants: further ``(Gymnasium id, entry point)`` versions of the env, registered with
-            the same horizon but not (yet) the family's: no dataset uses them.
     """
 
     name: str
@@ -158,7 +156,6 @@ class FamilySpec:
     horizon: int
     dataset_id: str
     generator: str
-    variants: tuple[tuple[str, str], ...] = ()
 
     def generate(self) -> TaskFamily:
         """Sample the family's task list afresh from its generator (equal to the frozen file)."""

@@ -48,14 +48,17 @@ def prepare_dataset(env: str, progress: ProgressFn | None = None) -> str:
 
 
 def reference_scores(dataset_id: str | None) -> dict[str, float] | None:
-    """``{"random", "expert"}`` returns of the dataset's reference policies, or ``None`` if unknown."""
+    """``{"random", "expert"}`` returns of the dataset's reference policies (and ``"standing"`` where the
+    dataset records standing still), or ``None`` if unknown."""
     if dataset_id is None:
         return None
     try:
         from smac_bench.data import reference_scores as dataset_reference_scores
+        from smac_bench.data import standing_score
 
         lo, hi = dataset_reference_scores(dataset_id)
-        return {"random": float(lo), "expert": float(hi)}
+        standing = standing_score(dataset_id)
+        return {"random": float(lo), "expert": float(hi), **({} if standing is None else {"standing": standing})}
     except (KeyError, ValueError, OSError, UserError):
         return None
 

@@ -34,6 +34,9 @@ class Recipe:
             (see :mod:`smac_bench.recipes.scripted`); the last one, noise-free, sets ``ref_max_score``.
         description: one paragraph for the card and the Minari metadata.
         max_envs: envs alive at once while recording (``None``: one per task).
+        expert: for snapshots picked from a long expert run (:mod:`smac_bench.recipes.expert_snapshots`)
+            rather than trained by ``train_snapshots``: the commands that retrain them, which
+            ``build --from-scratch`` prints instead of running (hours).
     """
 
     dataset_id: str
@@ -46,6 +49,7 @@ class Recipe:
     scripted: Callable[[str], Any] | None = None
     description: str = ""
     max_envs: int | None = None
+    expert: str = ""
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -67,13 +71,18 @@ register(Recipe(
     ),
 ))
 register(Recipe(
-    dataset_id="smac-bench/ant-dir/mixed-v0",
+    dataset_id="smac-bench/ant-dir/mixed-v1",
     family="ant-dir",
-    sac={"total_env_steps": 150_000, "threads": 1},
+    expert=("python -m smac_bench.recipes.ant_expert --out RUN --total-env-steps 800000 (5.4 h here on "
+            "1-2 threads; --resume continues it), then python -m smac_bench.recipes.expert_snapshots "
+            "RUN datasets/snapshots/ant-dir"),
     description=(
-        "Mixed-quality replay data of a task-aware SAC learning Ant-Dir on the 100 training tasks: "
-        "1,200 transitions per task (episodes end early when the ant falls), recorded with 6 "
-        "snapshots along the learner's history (untrained -> final), in order."
+        "Mixed-quality data of a direction-conditioned SAC learning to walk on AntDir-v1 (PEARL's 27-number "
+        "observation) on the 100 training directions: 1,200 transitions per task (episodes end early when "
+        "the ant falls), recorded with 6 snapshots along the expert's history (untrained, then test "
+        "returns spread evenly up to the expert), in order. Every snapshot acts through the ant's exact "
+        "four-fold symmetry (QuarterTurnPolicy): it walks every direction as it walks the quarter it "
+        "learnt best."
     ),
 ))
 

@@ -81,8 +81,11 @@ def collect(
         behaviour = {"kind": "snapshots", "folder": folder.name, "files": [s["file"] for s in index["snapshots"]],
                      "env_steps": [s["env_steps"] for s in index["snapshots"]],
                      "test_returns": [round(s["test_return"], 2) for s in index["snapshots"]],
-                     "algorithm": index["algorithm"], "actions": "sampled (stochastic policy)"}
+                     "algorithm": index["algorithm"], "actions": "sampled (stochastic policy)",
+                     **_expert_run(index, recipe)}
         refs = {"ref_min_score": index["ref_min_score"], "ref_max_score": index["ref_max_score"]}
+        if "standing_score" in index:
+            refs["standing_score"] = index["standing_score"]
         feats = lambda k: task_features(recipe.family, k)  # noqa: E731
     elif recipe.behaviour == "scripted":
         acts = recipe.scripted(recipe.family)
@@ -104,6 +107,17 @@ def collect(
         **refs,
     }
     return episodes, meta
+
+
+def _expert_run(index: dict[str, Any], recipe: Recipe) -> dict[str, Any]:
+    """What a card shows of snapshots picked from a long expert run (nothing for ``train_snapshots`` ones)."""
+    if not recipe.expert:
+        return {}
+    snaps = index["snapshots"]
+    return {"updates": [s["updates"] for s in snaps], "wall_s": [round(s["wall_s"]) for s in snaps],
+            "learning_curve": index["learning_curve"], "retrain": recipe.expert,
+            **({"quarter_turn_centre_deg": index["quarter_turn_centre_deg"]}
+               if "quarter_turn_centre_deg" in index else {})}
 
 
 def dataset_version(dataset_id: str) -> int:
@@ -142,6 +156,9 @@ def build(
     if from_scratch:
         if recipe.behaviour != "snapshots":
             raise UserError(f"{dataset_id} is scripted: it has no behaviour snapshots to retrain from scratch")
+        if recipe.expert:
+            raise UserError(f"{dataset_id}'s snapshots come from a long expert run, too long for a build: "
+                            f"run {recipe.expert}")
         cfg = replace(sac_config(recipe), **(sac_overrides or {}))
         t0 = time.perf_counter()
         fam = task_family(recipe.family)

@@ -9,6 +9,11 @@ criterion) and evaluations in between whose scores are spread evenly from one to
 ``index.json``, read by :func:`smac_bench.recipes.snapshots.load_snapshots`) with the learning
 curve, the random policy's score and the standing-still score beside them, for the card.
 
+The ant-dir expert's snapshots act through the ant's four-fold symmetry
+(:class:`~smac_bench.recipes.policies.QuarterTurnPolicy`): :func:`choose_centre` picks the window of
+directions the last snapshot walks best on *training* directions, :func:`quarter_turn_curve` rescores
+every snapshot that way on the test directions, and the picks and the card use those scores.
+
 Usage::
 
     python -m smac_bench.recipes.expert_snapshots RUN_DIR OUT_DIR [--num 6]
@@ -19,27 +24,34 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from smac_bench.envs.features import task_features
 from smac_bench.errors import UserError
-from smac_bench.utils.io import atomic_write_json
+from smac_bench.recipes.policies import QuarterTurnPolicy, SnapshotPolicy
+from smac_bench.recipes.rollout import rollout
+from smac_bench.utils.io import atomic_write_csv, atomic_write_json
+
+CENTRES_DEG = (0, 15, 30, 45, 60, 75)
+"""Window centres :func:`choose_centre` tries (a centre and centre + 90 degrees are the same window)."""
 
 
-def read_curve(run_dir: str | Path) -> list[dict[str, float]]:
+def read_curve(run_dir: str | Path, name: str = "curve.csv", minimum: int = 3) -> list[dict[str, float]]:
     """The expert run's evaluations, in training order."""
-    path = Path(run_dir) / "curve.csv"
+    path = Path(run_dir) / name
     try:
         with open(path, newline="") as f:
             rows = [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
                     for row in csv.DictReader(f)]
     except FileNotFoundError:
         raise UserError(f"{path} is missing: is {run_dir} an expert run folder?") from None
-    if len(rows) < 3:
-        raise UserError(f"{path} has {len(rows)} evaluations; an export needs at least 3")
+    if len(rows) < minimum:
+        raise UserError(f"{path} has {len(rows)} evaluations; an export needs at least {minimum}")
     return rows
 
 
@@ -55,6 +67,49 @@ def pick_snapshots(curve: list[dict[str, float]], num: int) -> list[int]:
         picks.append(later[0] if later else min(picks[-1] + 1, expert - 1))
     picks.append(expert)
     return sorted(set(picks))
+
+
+def turned_returns(snapshot: str | Path, centre_deg: float, task_ids: list[int], seed: int,
+                   episodes: int = 2) -> dict[int, float]:
+    """Mean return per direction of a snapshot acting through :class:`QuarterTurnPolicy` (mean actions)."""
+    policy = QuarterTurnPolicy(SnapshotPolicy.load(snapshot), math.radians(centre_deg))
+    eps = rollout("ant-dir", task_ids, [policy.act], lambda k: task_features("ant-dir", k), seed,
+                  episodes_per_task=episodes, deterministic=True)
+    return {k: float(np.mean([e.ret for e in eps if e.task_id == k])) for k in task_ids}
+
+
+def choose_centre(snapshot: str | Path, seed: int, train_ids: list[int]) -> tuple[float, dict[float, float]]:
+    """The window centre (degrees) with the best mean return of ``snapshot`` on ``train_ids``, and every centre's."""
+    means = {c: float(np.mean(list(turned_returns(snapshot, c, train_ids, seed).values()))) for c in CENTRES_DEG}
+    return max(means, key=lambda c: means[c]), means
+
+
+def quarter_turn_curve(run_dir: str | Path, centre_deg: float, seed: int) -> list[dict[str, float]]:
+    """``curve.csv`` rescored with every snapshot acting through the quarter turns around ``centre_deg``.
+
+    Written to ``curve-quarter-turns-<centre>.csv`` in the run folder, row by row, so an interrupted
+    rescoring resumes where it stopped.
+    """
+    run_dir = Path(run_dir)
+    plain = read_curve(run_dir)
+    test_ids = sorted(int(c.split("_")[1]) for c in plain[0] if c.startswith("return_"))
+    path = run_dir / f"curve-quarter-turns-{centre_deg:g}.csv"
+    done = {int(r["env_steps"]): r for r in read_curve(run_dir, path.name, minimum=0)} if path.is_file() else {}
+    rows = []
+    for row in plain:
+        steps = int(row["env_steps"])
+        if steps not in done:
+            per_dir = turned_returns(run_dir / "snapshots" / f"step-{steps:07d}.safetensors", centre_deg,
+                                     test_ids, seed)
+            done[steps] = {"env_steps": steps, "updates": row["updates"], "wall_s": row["wall_s"],
+                           "mean_return": float(np.mean(list(per_dir.values()))),
+                           "min_return": float(min(per_dir.values())),
+                           **{f"return_{k}": v for k, v in per_dir.items()}}
+            print(f"{steps} env steps: quarter-turn test mean {done[steps]['mean_return']:.1f}, "
+                  f"min {done[steps]['min_return']:.1f}", flush=True)
+            atomic_write_csv(path, [done[s] for s in sorted(done)])
+        rows.append(done[steps])
+    return rows
 
 
 def baseline_scores(env_id: str, task_ids: list[int], seed: int, episodes: int = 2) -> dict[str, float]:
@@ -80,30 +135,45 @@ def baseline_scores(env_id: str, task_ids: list[int], seed: int, episodes: int =
 
 
 def export_snapshots(run_dir: str | Path, out_dir: str | Path, num: int = 6) -> dict[str, Any]:
-    """Copy ``num`` snapshots of the expert run into ``out_dir`` with an ``index.json``; returns the index."""
+    """Copy ``num`` snapshots of the expert run into ``out_dir`` with an ``index.json``; returns the index.
+
+    The snapshots act through the quarter turns (:func:`choose_centre` on every 4th training
+    direction with the run's last snapshot); the picks and ``ref_max_score`` use those test scores.
+    """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     config = json.loads((run_dir / "config.json").read_text())
-    curve = read_curve(run_dir)
+    seed = int(config.get("seed", 0)) + 1
+    plain = read_curve(run_dir)
+    last = run_dir / "snapshots" / f"step-{int(plain[-1]['env_steps']):07d}.safetensors"
+    centre, centre_means = choose_centre(last, seed, [int(k) for k in config["train_task_ids"][::4]])
+    print(f"window centre {centre} degrees (training-direction means {centre_means})", flush=True)
+    curve = quarter_turn_curve(run_dir, centre, seed)
     picks = pick_snapshots(curve, num)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("policy-*.safetensors"):
+        old.unlink()
     entries = []
     for k, i in enumerate(picks):
         row = curve[i]
         steps = int(row["env_steps"])
         shutil.copyfile(run_dir / "snapshots" / f"step-{steps:07d}.safetensors", out_dir / f"policy-{k}.safetensors")
         entries.append({"file": f"policy-{k}.safetensors", "env_steps": steps, "updates": int(row["updates"]),
-                        "wall_s": row["wall_s"], "test_return": row["mean_return"], "test_min": row["min_return"]})
+                        "wall_s": row["wall_s"], "test_return": row["mean_return"], "test_min": row["min_return"],
+                        "test_return_without_turns": plain[i]["mean_return"]})
     test_ids = sorted(int(c.split("_")[1]) for c in curve[0] if c.startswith("return_"))
-    env_id = config.get("env_id") or config.get("snapshot_meta", {}).get("env_id") or "smac_bench/AntDir-v1"
-    base = baseline_scores(env_id, test_ids, seed=int(config.get("seed", 0)) + 1)
+    env_id = config.get("env_id", "smac_bench/AntDir-v1")
+    base = baseline_scores(env_id, test_ids, seed=seed)
     expert = entries[-1]
+    keys = ("env_steps", "updates", "wall_s", "mean_return", "min_return")
     index = {
         "family": config.get("family", "ant-dir"), "env_id": env_id, "seed": config.get("seed", 0),
-        "algorithm": "direction-conditioned SAC with relabelling (smac_bench.recipes.ant_expert)",
+        "algorithm": "direction-conditioned SAC with relabelling (smac_bench.recipes.ant_expert), acting "
+                     "through the ant's quarter-turn symmetry (QuarterTurnPolicy)",
         "sac_config": config.get("sac_config"), "source_run": str(run_dir),
+        "quarter_turn_centre_deg": centre, "quarter_turn_centre_means": centre_means,
         "snapshots": entries,
-        "learning_curve": [{k: row[k] for k in ("env_steps", "updates", "wall_s", "mean_return", "min_return")}
-                           for row in curve],
+        "learning_curve": [{k: row[k] for k in keys} for row in curve],
+        "learning_curve_without_turns": [{k: row[k] for k in keys} for row in plain],
         "eval": {"tasks": "test", "task_ids": test_ids, "episodes_per_task": 2, "actions": "mean (deterministic)"},
         "ref_min_score": base["random"], "standing_score": base["standing"],
         "ref_max_score": expert["test_return"], "ref_max_policy": expert["file"],

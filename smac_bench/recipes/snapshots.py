@@ -9,6 +9,7 @@ Layout of ``<dir>`` (``datasets/snapshots/<family>/`` for the shipped ones)::
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +19,7 @@ from smac_bench.envs import make_env, task_family
 from smac_bench.envs.features import task_features
 from smac_bench.errors import UserError
 from smac_bench.paths import datasets_dir
-from smac_bench.recipes.policies import SnapshotPolicy
+from smac_bench.recipes.policies import QuarterTurnPolicy, SnapshotPolicy
 from smac_bench.recipes.rollout import RANDOM, mean_return, rollout
 from smac_bench.utils.io import atomic_write_json
 from smac_bench.utils.progress import Counter, ProgressFn
@@ -51,9 +52,17 @@ def load_index(directory: str | Path) -> dict[str, Any]:
 
 
 def load_snapshots(directory: str | Path) -> tuple[list[SnapshotPolicy], dict[str, Any]]:
-    """The policies of a snapshot directory, in training order, and its index."""
+    """The policies of a snapshot directory, in training order, and its index.
+
+    An index with ``quarter_turn_centre_deg`` (the ant-dir expert's) wraps every snapshot in a
+    :class:`QuarterTurnPolicy` around that window centre.
+    """
     index = load_index(directory)
-    return [SnapshotPolicy.load(Path(directory) / s["file"]) for s in index["snapshots"]], index
+    policies: list[Any] = [SnapshotPolicy.load(Path(directory) / s["file"]) for s in index["snapshots"]]
+    if "quarter_turn_centre_deg" in index:
+        centre = math.radians(index["quarter_turn_centre_deg"])
+        policies = [QuarterTurnPolicy(p, centre) for p in policies]
+    return policies, index
 
 
 def evaluate(family: str, policy: SnapshotPolicy | None, task_ids: list[int], seed: int,
