@@ -24,3 +24,59 @@ def test_a_missing_or_short_curve_is_a_user_error(tmp_path):
     (tmp_path / "curve.csv").write_text("env_steps,mean_return\n0,1\n")
     with pytest.raises(UserError, match="at least 3"):
         read_curve(tmp_path)
+
+
+def _random_actor(seed: int = 0):
+    import numpy as np
+
+    from smac_bench.recipes.policies import SnapshotPolicy
+
+    rng = np.random.default_rng(seed)
+    weights = ((rng.normal(size=(64, 29)).astype(np.float32), rng.normal(size=64).astype(np.float32)),
+               (rng.normal(size=(16, 64)).astype(np.float32) / 8, rng.normal(size=16).astype(np.float32)))
+    return SnapshotPolicy(weights, -np.ones(8, np.float32), np.ones(8, np.float32), {}, "random")
+
+
+def test_quarter_turn_policy_is_the_inner_policy_in_its_window_and_turns_with_the_ant():
+    import math
+
+    import numpy as np
+
+    from smac_bench.envs.ant_dir import turn_action, turn_observation
+    from smac_bench.recipes.policies import QuarterTurnPolicy
+
+    inner = _random_actor()
+    policy = QuarterTurnPolicy(inner, centre=math.radians(45))
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(6, 27))
+    theta = np.radians([10.0, 30, 60, 75, 89, 45])  # inside the window [0, 90)
+    x = np.concatenate([obs, np.cos(theta)[:, None], np.sin(theta)[:, None]], 1).astype(np.float32)
+    noise = rng.normal(size=(6, 8)).astype(np.float32)
+    np.testing.assert_allclose(policy.act(x, noise), inner.act(x, noise), atol=1e-6)
+    plain = inner.act(x, None)
+    for k in (1, 2, 3):  # the ant turned by k quarters, walking theta + k * 90 degrees
+        turned = theta + k * math.pi / 2
+        xk = np.concatenate([turn_observation(obs, k), np.cos(turned)[:, None], np.sin(turned)[:, None]], 1)
+        np.testing.assert_allclose(policy.act(xk.astype(np.float32), None), turn_action(plain, k), atol=1e-5)
+        assert np.abs(turn_action(plain, k) - plain).max() > 0.1  # turning changes the action
+
+
+def test_an_index_with_a_window_centre_loads_quarter_turn_policies(tmp_path):
+    import json
+
+    from safetensors.numpy import save_file
+
+    from smac_bench.recipes.policies import QuarterTurnPolicy, SnapshotPolicy
+    from smac_bench.recipes.snapshots import load_snapshots
+
+    actor = _random_actor()
+    meta = {"smac_bench": json.dumps({"action_low": [-1.0] * 8, "action_high": [1.0] * 8})}
+    save_file({f"{2 * i}.{kind}": arr for i, layer in enumerate(actor.weights) for kind, arr in zip(
+        ("weight", "bias"), layer, strict=True)}, str(tmp_path / "policy-0.safetensors"), metadata=meta)
+    index = {"snapshots": [{"file": "policy-0.safetensors"}]}
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    policies, _ = load_snapshots(tmp_path)
+    assert isinstance(policies[0], SnapshotPolicy)
+    (tmp_path / "index.json").write_text(json.dumps({**index, "quarter_turn_centre_deg": 45}))
+    policies, _ = load_snapshots(tmp_path)
+    assert isinstance(policies[0], QuarterTurnPolicy) and policies[0].centre == pytest.approx(0.785398, abs=1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 
 from smac_bench.envs.base import MetaTaskMixin
-from smac_bench.envs.family import Task, TaskFamily, register_generator
+from smac_bench.envs.family import Task, TaskFamily
 
 
 class AntDirEnv(MetaTaskMixin, AntEnv):
@@ -108,7 +108,6 @@ def turn_action(action: np.ndarray, turns: int = 1) -> np.ndarray:
     return action
 
 
-@register_generator("ant-dir")
 def generate(seed: int = 1337) -> TaskFamily:
     """120 directions drawn uniformly from [0, 2 pi); tasks 0-99 train, 100-119 test."""
     angles = np.random.default_rng(seed).uniform(0.0, 2 * math.pi, size=120)

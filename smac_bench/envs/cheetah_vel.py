@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
 
 from smac_bench.envs.base import MetaTaskMixin
-from smac_bench.envs.family import Task, TaskFamily, register_generator
+from smac_bench.envs.family import Task, TaskFamily
 
 CTRL_COST_WEIGHT = 0.05
 
@@ -48,7 +48,6 @@ class CheetahVelEnv(MetaTaskMixin, HalfCheetahEnv):
         return self._get_obs(), reward, False, False, info
 
 
-@register_generator("cheetah-vel")
 def generate(seed: int = 1337) -> TaskFamily:
     """130 goal velocities drawn uniformly from [0, 3]; tasks 0-99 train, 100-129 test."""
     goals = np.random.default_rng(seed).uniform(0.0, 3.0, size=130)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -163,15 +163,6 @@ class FamilySpec:
 
         module, _, function = self.generator.partition(":")
         return getattr(import_module(module), function)()
-
-
-def register_generator(name: str) -> Callable[[Callable[[], TaskFamily]], Callable[[], TaskFamily]]:
-    """Marks a family's task generator; returns it unchanged.
-
-    The generator a family uses is named by its :attr:`FamilySpec.generator`; this decorator only
-    remains because the env modules still wear it (``envs/ant_dir.py`` is being rewritten elsewhere).
-    """
-    return lambda fn: fn
 
 
 def family_names() -> list[str]:

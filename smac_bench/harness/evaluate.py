@@ -194,7 +194,7 @@ def _evaluate_chunk(
     v1 = isinstance(protocol, ProtocolV1)
     policy = exploration_policy(agent)
     k = protocol.num_exploration_trajectories
-    if getattr(agent, "told_task", False):
+    if getattr(agent, "told_task", False):  # duck-typed agents (tests, user code) need not declare it
         mean, std, kl, z = _told_latents(agent, tasks)
         steps = 0
     else:
