@@ -74,6 +74,13 @@ class SMACConfig(LatentACConfig):
 
     decoder_hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the reward decoder ``r(s, a, z)``."""
+    decoder_loss: str = "mse"
+    """``"mse"``: the reward decoder regresses the reward (rlkit: ``((reward_pred - r) ** 2).mean()`` in
+    ``rlkit/torch/smac/smac.py``). ``"bernoulli"``: a departure for binary rewards in :attr:`binary_rewards`
+    (sawyer-manip's success - 1): the decoder outputs a logit trained by cross-entropy and labels online
+    rewards with their expectation; rare successes weigh more than under squared error."""
+    binary_rewards: tuple[float, float] = (-1.0, 0.0)
+    """``(low, high)``, the two reward values a ``"bernoulli"`` decoder tells apart."""
     awac_beta: float = 100.0
     """AWAC temperature: actor weights are ``softmax((Q - V) / beta)`` over the batch. rlkit's SMAC
     launchers use 100 (``trainer_kwargs.beta`` in ``rlkit/torch/smac/base_config.py``); on the
@@ -236,4 +243,9 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")
     if isinstance(out, SMACConfig):
         resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
+        if out.decoder_loss not in ("mse", "bernoulli"):
+            raise UserError(f"SMACConfig.decoder_loss must be mse or bernoulli, not {out.decoder_loss!r}")
+        if len(out.binary_rewards) != 2 or out.binary_rewards[0] == out.binary_rewards[1]:
+            raise UserError(f"SMACConfig.binary_rewards must be two different values (low, high), "
+                            f"got {out.binary_rewards!r}")
     return out

@@ -129,6 +129,16 @@ def mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (prediction - target).square().mean()
 
 
+def bernoulli_reward_loss(logits: torch.Tensor, rewards: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Cross-entropy of a binary reward in ``{low, high}`` under ``P(high) = sigmoid(logits)``."""
+    return F.binary_cross_entropy_with_logits(logits, (rewards - low) / (high - low))
+
+
+def bernoulli_reward_mean(logits: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """The expected reward ``low + (high - low) sigmoid(logits)`` (what a Bernoulli decoder labels with)."""
+    return low + (high - low) * torch.sigmoid(logits)
+
+
 def sac_policy_loss(log_pi: torch.Tensor, q_pi: torch.Tensor, alpha: float) -> torch.Tensor:
     """SAC actor loss ``mean(alpha * log pi(a~|s) - min_j Q_j(s, a~))`` for a reparameterised ``a~``."""
     return (alpha * log_pi.reshape(-1) - q_pi.reshape(-1)).mean()

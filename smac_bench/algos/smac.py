@@ -96,11 +96,15 @@ class SMACAgent(LatentActorCritic):
 
     def context_loss(self, batch: Batch, mu: torch.Tensor, var: torch.Tensor,
                      z_task: torch.Tensor) -> tuple[torch.Tensor, Stats]:
-        """Encoder + decoder loss ``kl_weight * mean_T KL(q || N(0, I)) + mean (r_hat(s, a, z) - r)^2``."""
+        """Encoder + decoder loss ``kl_weight * mean_T KL(q || N(0, I)) + mean (r_hat(s, a, z) - r)^2``
+        (or the Bernoulli decoder's cross-entropy, ``decoder_loss="bernoulli"``)."""
         t, b, _ = batch.obs.shape
         kl = losses.latent_kl_loss(mu, var, "mean")
-        r_hat = self.decoder(batch.obs, batch.actions, z_task[:, None].expand(t, b, -1))
-        reward_loss = losses.mse(r_hat, batch.rewards)
+        out = self.decoder(batch.obs, batch.actions, z_task[:, None].expand(t, b, -1))
+        if self.config.decoder_loss == "bernoulli":
+            reward_loss = losses.bernoulli_reward_loss(out, batch.rewards, *self.config.binary_rewards)
+        else:
+            reward_loss = losses.mse(out, batch.rewards)
         return self.config.kl_weight * kl + reward_loss, {"kl": kl.detach(), "reward_loss": reward_loss.detach()}
 
     def actor_loss(self, flat: Batch, z: torch.Tensor, q_data: Handoff,
@@ -133,7 +137,10 @@ class SMACAgent(LatentActorCritic):
         with torch.no_grad():
             obs, act, z = (torch.as_tensor(x, device=self.device) for x in (rollout.obs, rollout.actions,
                                                                              rollout.label_z))
-            return self.decoder(obs, act, z).cpu().numpy()
+            out = self.decoder(obs, act, z)
+            if self.config.decoder_loss == "bernoulli":
+                out = losses.bernoulli_reward_mean(out, *self.config.binary_rewards)
+            return out.cpu().numpy()
 
     @property
     def online_steps_per_iteration(self) -> int:
