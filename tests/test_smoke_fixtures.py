@@ -3,7 +3,8 @@
 The files in ``tests/fixtures/smoke/`` were written by ``smac-bench evaluate --preset smoke``
 (one run, so one torch thread; ``--halves`` for the ``-halves`` file) before the layers were
 reorganised (issue #14). Refactors must not change a single number: the same seed has to give the
-same random draws, the same updates and therefore the same evaluation episodes. ``episodes.csv``
+same random draws, the same updates and therefore the same evaluation episodes. The ant-dir files were
+rewritten when the family moved to AntDir-v1 and its walking expert's dataset (issue #16). ``episodes.csv``
 has no wall-clock column, so the files are compared byte for byte.
 
 Cheetah-Vel runs always (its dataset builds in about a minute when missing); Ant-Dir and
