@@ -80,3 +80,25 @@ def test_an_index_with_a_window_centre_loads_quarter_turn_policies(tmp_path):
     (tmp_path / "index.json").write_text(json.dumps({**index, "quarter_turn_centre_deg": 45}))
     policies, _ = load_snapshots(tmp_path)
     assert isinstance(policies[0], QuarterTurnPolicy) and policies[0].centre == pytest.approx(0.785398, abs=1e-6)
+
+
+def test_from_scratch_build_of_the_expert_dataset_names_the_expert_commands():
+    from smac_bench.recipes.build import build
+
+    with pytest.raises(UserError, match="long expert run.*recipes.ant_expert.*expert_snapshots"):
+        build("smac-bench/ant-dir/mixed-v1", from_scratch=True)
+
+
+def test_report_puts_standing_still_beside_the_scores(tmp_path):
+    import json
+
+    from smac_bench.analysis.report import standing_lines
+
+    refs = {"random": -25.0, "expert": 525.0, "standing": 195.0}
+    for env, ref in (("ant-dir", refs), ("cheetah-vel", {"random": -340.0, "expert": -30.0})):
+        run = tmp_path / f"smac-{env}-seed0"
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"env": env, "reference_scores": ref}))
+    lines = standing_lines([str(p) for p in sorted(tmp_path.iterdir())])
+    assert lines == ["ant-dir: standing still scores 195.0 (normalised 40.0); an agent below it has not learnt "
+                     "to move the right way"]
