@@ -75,7 +75,8 @@ def register(app: typer.Typer) -> None:
         counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
         forked = sum(r.forked_from is not None for r in results)
         console.print(f"{len(results)} cells: {counts['done']} ran ({forked} forked from a shared offline phase), "
-                      f"{counts['skipped']} already finished, {counts['failed']} failed; runs in {spec.out}",
+                      f"{counts['skipped']} already finished, {counts['failed']} failed; runs in "
+                      f"{', '.join(sorted({str(g.out or spec.out) for g in spec.grids}))}",
                       highlight=False)
         for event in failures:
             console.print(f"[bold red]failed:[/] {escape(event.run_name)}\n{escape(event.message)}", highlight=False)
