@@ -64,7 +64,7 @@ def test_frozen_file_is_pinned_and_what_the_generator_gives():
 def test_registration():
     spec = FAMILIES["sawyer-manip"]
     assert (spec.env_id, spec.dataset_id) == ("smac_bench/SawyerManip-v1", "smac-bench/sawyer-manip/scripted-v1")
-    assert not spec.variants and "smac_bench/SawyerManip-v0" not in gymnasium.registry
+    assert "smac_bench/SawyerManip-v0" not in gymnasium.registry and "smac_bench/AntDir-v0" not in gymnasium.registry
     env = gymnasium.make("smac_bench/SawyerManip-v1", task_id=3)
     assert env.spec.max_episode_steps == FAMILY.max_episode_steps == spec.horizon == 200
     assert env.unwrapped.family.name == "sawyer-manip" and FAMILY.env_id == "smac_bench/SawyerManip-v1"

@@ -92,7 +92,7 @@ def turn_observation(obs: np.ndarray, turns: int = 1) -> np.ndarray:
     """AntDir-v1 observations ``[..., 27]`` of the ant turned ``turns`` x 90 degrees (negative: clockwise).
 
     With :func:`turn_action` an exact symmetry of the simulation (a test steps a turned copy with
-    turned actions and gets the turned observations bit for bit) under which the reward of direction
+    turned actions and gets the turned observations to 1e-9) under which the reward of direction
     ``theta`` equals that of ``theta + turns * pi / 2``: a policy that walks in one quarter of the
     directions walks in all of them (:class:`smac_bench.recipes.policies.QuarterTurnPolicy`).
     """
