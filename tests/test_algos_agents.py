@@ -44,7 +44,8 @@ class PointEnv(gymnasium.Env):
         return np.array([self.x], np.float32), -3.0 * abs(self.x - self.goal), False, self.t >= self.horizon, {}
 
 
-def toy_buffer(episodes: int = 50, seed: int = 0) -> MultiTaskBuffer:
+def toy_buffer(episodes: int = 50, seed: int = 0, reward=lambda r: r) -> MultiTaskBuffer:
+    """Random-action episodes of every point task; ``reward`` maps the env's reward to the stored one."""
     rng = np.random.default_rng(seed)
     rows = []
     env = PointEnv()
@@ -55,7 +56,7 @@ def toy_buffer(episodes: int = 50, seed: int = 0) -> MultiTaskBuffer:
             while not done:
                 a = rng.uniform(-1, 1, 1).astype(np.float32)
                 nxt, r, term, trunc, _ = env.step(a)
-                rows.append((obs, a, [r], nxt, [float(term)], k))
+                rows.append((obs, a, [reward(r)], nxt, [float(term)], k))
                 obs, done = nxt, term or trunc
     return MultiTaskBuffer.from_arrays(*[np.array(c) for c in zip(*rows, strict=True)])
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_algos_agents import GOALS, PointEnv, toy_config  # noqa: E402
+from test_algos_agents import toy_buffer, toy_config  # noqa: E402
 
 from smac_bench.algos import losses, make_agent  # noqa: E402
 from smac_bench.algos.config import SMACConfig, coerce_config  # noqa: E402
@@ -33,20 +33,9 @@ def test_bernoulli_loss_and_mean_match_their_definitions():
         [-1.0, -0.5, 0.0], abs=1e-6)
 
 
-def _binary_buffer(episodes: int = 50) -> MultiTaskBuffer:
+def _binary_buffer() -> MultiTaskBuffer:
     """The point tasks with a sparse reward: 0 within 0.3 of the goal, -1 elsewhere."""
-    rng = np.random.default_rng(0)
-    rows, env = [], PointEnv()
-    for k in GOALS:
-        for _ in range(episodes):
-            obs, _ = env.reset(seed=int(rng.integers(2**31)), options={"task_id": k, "spread": True})
-            done = False
-            while not done:
-                a = rng.uniform(-1, 1, 1).astype(np.float32)
-                nxt, r, term, trunc, _ = env.step(a)
-                rows.append((obs, a, [0.0 if r > -0.9 else -1.0], nxt, [float(term)], k))
-                obs, done = nxt, term or trunc
-    return MultiTaskBuffer.from_arrays(*[np.array(c) for c in zip(*rows, strict=True)])
+    return toy_buffer(reward=lambda r: 0.0 if r > -0.9 else -1.0)
 
 
 def test_bernoulli_decoder_learns_the_binary_reward_and_labels_inside_its_range():
