@@ -100,14 +100,6 @@ class QuarterTurnPolicy:
     inner: SnapshotPolicy
     centre: float
 
-    @property
-    def in_dim(self) -> int:
-        return self.inner.in_dim
-
-    @property
-    def path(self) -> str:
-        return self.inner.path
-
     def act(self, x: np.ndarray, noise: np.ndarray | None, task_ids: np.ndarray | None = None) -> np.ndarray:
         from smac_bench.envs.ant_dir import turn_action, turn_observation
 
