@@ -189,17 +189,16 @@ def card_command(
 
         index = load_index(snapshot_dir(family_of(dataset_id)))
         cfg = index["sac_config"]
+        nets = f"{'x'.join(map(str, cfg['hidden']))} nets, {cfg['threads']} torch thread(s), shared 2-core CPU"
         if "train_wall_s" not in index:  # picked from a long expert run
             last = index["learning_curve"][-1]
             extra["expert run"] = (f"{last['wall_s'] / 3600:.1f} h wall for {last['env_steps']:.0f} env steps and "
-                                   f"{last['updates']:.0f} updates ({'x'.join(map(str, cfg['hidden']))} nets, "
-                                   f"{cfg['threads']} torch thread(s), shared 2-core CPU)")
+                                   f"{last['updates']:.0f} updates ({nets})")
         else:
             extra["`--from-scratch` SAC training"] = (
                 f"{index['train_wall_s'] / 60:.1f} min wall for {cfg['total_env_steps']} env steps and "
-                f"{index['updates']} updates ({'x'.join(map(str, cfg['hidden']))} nets, {cfg['threads']} torch "
-                f"thread, shared 2-core CPU), plus {index['total_wall_s'] - index['train_wall_s']:.0f} s scoring "
-                "snapshots on the test tasks")
+                f"{index['updates']} updates ({nets}), plus {index['total_wall_s'] - index['train_wall_s']:.0f} s "
+                "scoring snapshots on the test tasks")
     except UserError:
         pass  # scripted recipes have no snapshots
     path = write_card(dataset_id, out, extra, notes=note or [])

@@ -55,6 +55,16 @@ def read_curve(run_dir: str | Path, name: str = "curve.csv", minimum: int = 3) -
     return rows
 
 
+def _snapshot(run_dir: Path, env_steps: float) -> Path:
+    """The actor snapshot the expert run saved at ``env_steps``."""
+    return run_dir / "snapshots" / f"step-{int(env_steps):07d}.safetensors"
+
+
+def _test_ids(row: dict[str, float]) -> list[int]:
+    """The test directions a curve row scores (its ``return_<id>`` columns)."""
+    return sorted(int(c.split("_")[1]) for c in row if c.startswith("return_"))
+
+
 def pick_snapshots(curve: list[dict[str, float]], num: int) -> list[int]:
     """Indices into ``curve``: the first, the expert, and ``num - 2`` spread evenly in score between them."""
     scores = np.array([row["mean_return"] for row in curve])
@@ -92,15 +102,14 @@ def quarter_turn_curve(run_dir: str | Path, centre_deg: float, seed: int) -> lis
     """
     run_dir = Path(run_dir)
     plain = read_curve(run_dir)
-    test_ids = sorted(int(c.split("_")[1]) for c in plain[0] if c.startswith("return_"))
+    test_ids = _test_ids(plain[0])
     path = run_dir / f"curve-quarter-turns-{centre_deg:g}.csv"
     done = {int(r["env_steps"]): r for r in read_curve(run_dir, path.name, minimum=0)} if path.is_file() else {}
     rows = []
     for row in plain:
         steps = int(row["env_steps"])
         if steps not in done:
-            per_dir = turned_returns(run_dir / "snapshots" / f"step-{steps:07d}.safetensors", centre_deg,
-                                     test_ids, seed)
+            per_dir = turned_returns(_snapshot(run_dir, steps), centre_deg, test_ids, seed)
             done[steps] = {"env_steps": steps, "updates": row["updates"], "wall_s": row["wall_s"],
                            "mean_return": float(np.mean(list(per_dir.values()))),
                            "min_return": float(min(per_dir.values())),
@@ -144,7 +153,7 @@ def export_snapshots(run_dir: str | Path, out_dir: str | Path, num: int = 6) -> 
     config = json.loads((run_dir / "config.json").read_text())
     seed = int(config.get("seed", 0)) + 1
     plain = read_curve(run_dir)
-    last = run_dir / "snapshots" / f"step-{int(plain[-1]['env_steps']):07d}.safetensors"
+    last = _snapshot(run_dir, plain[-1]["env_steps"])
     centre, centre_means = choose_centre(last, seed, [int(k) for k in config["train_task_ids"][::4]])
     print(f"window centre {centre} degrees (training-direction means {centre_means})", flush=True)
     curve = quarter_turn_curve(run_dir, centre, seed)
@@ -156,11 +165,11 @@ def export_snapshots(run_dir: str | Path, out_dir: str | Path, num: int = 6) -> 
     for k, i in enumerate(picks):
         row = curve[i]
         steps = int(row["env_steps"])
-        shutil.copyfile(run_dir / "snapshots" / f"step-{steps:07d}.safetensors", out_dir / f"policy-{k}.safetensors")
+        shutil.copyfile(_snapshot(run_dir, steps), out_dir / f"policy-{k}.safetensors")
         entries.append({"file": f"policy-{k}.safetensors", "env_steps": steps, "updates": int(row["updates"]),
                         "wall_s": row["wall_s"], "test_return": row["mean_return"], "test_min": row["min_return"],
                         "test_return_without_turns": plain[i]["mean_return"]})
-    test_ids = sorted(int(c.split("_")[1]) for c in curve[0] if c.startswith("return_"))
+    test_ids = _test_ids(curve[0])
     env_id = config.get("env_id", "smac_bench/AntDir-v1")
     base = baseline_scores(env_id, test_ids, seed=seed)
     expert = entries[-1]
