@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from smac_bench.algos import agent_config
+from smac_bench.algos.config import FAMILY_SETTINGS
 from smac_bench.harness.config import RunConfig, schedule_preset
 from smac_bench.harness.run import run_experiment
 
@@ -29,6 +30,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "bernoulli-kl0.001": {"decoder_loss": "bernoulli", "kl_weight": 0.001},
     "whiten-beta1-bernoulli-kl0.001": {"awac_whiten": True, "awac_beta": 1.0, "decoder_loss": "bernoulli",
                                        "kl_weight": 0.001},
+    "episode-return": FAMILY_SETTINGS["sawyer-manip"],  # what sawyer-manip runs now (smac_bench.algos.config)
 }
 
 

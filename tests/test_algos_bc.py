@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from smac_bench.algos import agent_config, make_agent
-from smac_bench.algos.bc import episode_starts, top_episode_rows
-from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.algos.bc import top_episode_rows
+from smac_bench.data.buffer import MultiTaskBuffer, episode_starts
 from smac_bench.envs import task_family
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig, Schedule

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_algos_agents import toy_buffer, toy_config  # noqa: E402
+from test_algos_agents import GOALS, toy_buffer, toy_config  # noqa: E402
 
 from smac_bench.algos import losses, make_agent  # noqa: E402
 from smac_bench.algos.config import SMACConfig, coerce_config  # noqa: E402
@@ -63,3 +63,91 @@ def test_bad_decoder_settings_are_user_errors():
         coerce_config(dataclasses.replace(SMACConfig(), decoder_loss="huber"), SMACConfig)
     with pytest.raises(UserError, match="binary_rewards must be two different values"):
         coerce_config(dataclasses.replace(SMACConfig(), binary_rewards=(0.0, 0.0)), SMACConfig)
+
+
+# ---------------------------------------------------------------------- AWAC weights from episode returns
+def _two_behaviour_buffer(episodes: int = 20, seed: int = 0) -> MultiTaskBuffer:
+    """Per point task, episodes from x = 0 that go to -1 or to +1 and stay there (a = -/+0.8 plus noise until
+    |x| > 0.9), under the sparse reward (0 within 0.3 of the goal): half of each task's episodes reach its
+    goal, half never do, as sawyer-manip's episodes pursue each sibling's aim."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task, goal in GOALS.items():
+        for episode in range(episodes):
+            x, direction = 0.0, 1.0 if episode % 2 else -1.0
+            for _ in range(20):
+                a = np.clip(0.8 * direction * (abs(x) < 0.9) + rng.normal(0, 0.1), -1, 1)
+                nxt = float(np.clip(x + 0.25 * a, -2, 2))
+                rows.append(([x], [a], [0.0 if abs(nxt - goal) < 0.3 else -1.0], [nxt], [0.0], task))
+                x = nxt
+    return MultiTaskBuffer.from_arrays(*[np.array(c, dtype=np.float32) for c in zip(*rows, strict=True)])
+
+
+def test_buffer_keeps_each_rows_episode_return_and_samples_it_with_the_batch():
+    buffer = _two_behaviour_buffer(episodes=4)
+    plain = buffer.sample([0, 1], 8, torch.Generator().manual_seed(0))
+    assert plain.episode_returns is None
+    buffer.keep_episode_returns()
+    rewards = buffer.rewards[0, :, 0].reshape(4, 20)  # 4 episodes of 20 steps, in recording order
+    assert buffer.episode_returns[0, :, 0].reshape(4, 20).tolist() == \
+        rewards.sum(1, keepdim=True).expand(4, 20).tolist()
+    assert rewards.sum(1).tolist()[0] > -20 and rewards.sum(1).tolist()[1] == -20  # left reaches -1, right not
+    batch = buffer.sample([0, 1], 8, torch.Generator().manual_seed(0))
+    assert torch.equal(batch.obs, plain.obs)  # the same rows: the random stream does not change
+    for t in range(2):
+        for b in range(8):
+            row = int(torch.nonzero((buffer.obs[t, :, 0] == batch.obs[t, b, 0])
+                                    & (buffer.actions[t, :, 0] == batch.actions[t, b, 0]))[0])
+            assert batch.episode_returns[t, b, 0] == buffer.episode_returns[t, row, 0]
+    assert batch.flatten().episode_returns.shape == (16, 1)
+    online = MultiTaskBuffer([0, 1], 10, 1, 1)
+    online.add(0, *(np.zeros((2, 1)) for _ in range(5)))
+    online.add(1, *(np.zeros((2, 1)) for _ in range(5)))
+    assert buffers_sample([buffer, online]).episode_returns is None  # online rows have none
+    with pytest.raises(ValueError, match="keeps episode returns"):
+        buffer.add(0, *(np.zeros((1, 1)) for _ in range(5)))
+
+
+def buffers_sample(sources):
+    from smac_bench.data.buffer import sample
+
+    return sample(sources, torch.tensor([0, 1]), 4, torch.Generator().manual_seed(0))
+
+
+def test_episode_return_weights_whiten_within_each_task():
+    returns = torch.tensor([[-200.0, -200.0, -50.0, -50.0], [-80.0, -80.0, -80.0, -80.0]])[..., None]
+    w = losses.episode_return_weights(returns, 1.0).reshape(2, 4)
+    assert w[1].tolist() == pytest.approx([1.0] * 4)  # one return in the task: no preference
+    assert w[0, 2] / w[0, 0] == pytest.approx(math.exp(2 / math.sqrt(4 / 3)), rel=1e-5)  # whitened gap / beta
+    assert torch.allclose(losses.episode_return_weights(returns * 10, 1.0), w.reshape(-1))  # scale-free
+    sharper = losses.episode_return_weights(returns, 0.5).reshape(2, 4)
+    assert sharper[0, 2] / sharper[0, 0] == pytest.approx(float(w[0, 2] / w[0, 0]) ** 2, rel=1e-5)
+
+
+def test_episode_return_weighting_clones_the_behaviour_that_reaches_each_tasks_goal():
+    buffer = _two_behaviour_buffer()
+    over = dict(decoder_loss="bernoulli", kl_weight=0.001, awac_whiten=True)
+    means = {}
+    for advantage in ("episode_return", "critic"):
+        agent = make_agent("smac", 1, 1, toy_config("smac", awac_advantage=advantage, **over), seed=0)
+        agent.train_offline(buffer, 800)
+        for task in GOALS:
+            z = agent.infer_posterior(buffer.sample_context([task], 64, torch.Generator().manual_seed(1))).mean
+            means[advantage, task] = float(agent.act(np.zeros((1, 1), np.float32), z, deterministic=True)[0, 0])
+    # at x = 0 it heads for the task's goal (the critic, after as many updates, hardly tells the two apart)
+    assert means["episode_return", 0] < -0.2 and means["episode_return", 1] > 0.2
+    assert abs(means["critic", 0] - means["critic", 1]) < abs(means["episode_return", 0] - means["episode_return", 1])
+
+
+def test_family_settings_change_smac_and_the_oracle_on_sawyer_only():
+    from smac_bench.algos import agent_config
+    from smac_bench.algos.config import FAMILY_SETTINGS
+
+    for algo in ("smac", "oracle"):
+        sawyer = agent_config(algo, "standard", "sawyer-manip")
+        assert {k: getattr(sawyer, k) for k in FAMILY_SETTINGS["sawyer-manip"]} == FAMILY_SETTINGS["sawyer-manip"]
+        for family in ("cheetah-vel", "ant-dir", None):
+            assert agent_config(algo, "standard", family) == agent_config(algo, "standard")
+    assert agent_config("offline-pearl", "standard", "sawyer-manip") == agent_config("offline-pearl", "standard")
+    with pytest.raises(UserError, match="awac_advantage must be critic or episode_return"):
+        coerce_config(dataclasses.replace(SMACConfig(), awac_advantage="td"), SMACConfig)

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch.distributions import Normal
 
+from smac_bench.algos.config import for_family
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.presets import check_preset
@@ -207,9 +208,10 @@ def registered_agent(name: str) -> AgentEntry:
     return AGENTS[name]
 
 
-def agent_config(name: str, preset: str = "quick") -> Any:
-    """The config dataclass of agent ``name`` at a named preset; :class:`UserError` for unknown names."""
-    return registered_agent(name).preset(check_preset(preset))
+def agent_config(name: str, preset: str = "quick", family: str | None = None) -> Any:
+    """The config dataclass of agent ``name`` at a named preset, with ``family``'s settings
+    (:data:`~smac_bench.algos.config.FAMILY_SETTINGS`) when given; :class:`UserError` for unknown names."""
+    return for_family(registered_agent(name).preset(check_preset(preset)), family)
 
 
 def agent_factory(name: str) -> AgentFactory:

@@ -46,7 +46,7 @@ from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import config_from_dict, config_to_dict
 from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.algos.networks import mlp
-from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.data.buffer import MultiTaskBuffer, episode_returns, episode_starts
 from smac_bench.errors import UserError
 from smac_bench.utils.io import atomic_write_json, atomic_write_with
 from smac_bench.utils.seeding import derive_seed, torch_generator
@@ -119,23 +119,12 @@ def bc_loss(predicted: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     return (predicted - actions).square().sum(-1).mean()
 
 
-def episode_starts(obs: torch.Tensor, next_obs: torch.Tensor, terminals: torch.Tensor) -> torch.Tensor:
-    """``[N]`` bools: row ``i`` opens an episode (rows in recording order, one task's).
-
-    A buffer keeps no episode ids, but within an episode ``next_obs[i]`` *is* ``obs[i + 1]``: an episode starts
-    at row 0, after a terminal row and wherever that chain breaks (a reset).
-    """
-    starts = torch.ones(obs.shape[0], dtype=torch.bool, device=obs.device)
-    starts[1:] = (next_obs[:-1] != obs[1:]).any(-1) | (terminals[:-1].reshape(-1) > 0)
-    return starts
-
-
 def top_episode_rows(rewards: torch.Tensor, starts: torch.Tensor, fraction: float) -> torch.Tensor:
     """Rows of the best ``ceil(fraction * episodes)`` episodes by return (ties: earlier first), in row order."""
     episode = torch.cumsum(starts.long(), 0) - 1
     count = int(episode[-1]) + 1
     returns = torch.zeros(count, dtype=torch.float64, device=rewards.device)
-    returns.index_add_(0, episode, rewards.reshape(-1).double())
+    returns[episode] = episode_returns(rewards, starts)
     keep = max(1, math.ceil(fraction * count - 1e-9))
     order = torch.sort(-returns, stable=True).indices[:keep]
     chosen = torch.zeros(count, dtype=torch.bool, device=rewards.device)

@@ -90,6 +90,14 @@ class SMACConfig(LatentACConfig):
     unnormalised, loss ``-sum_n w_n log pi`` — rlkit's ``normalize_over_batch="whiten"``
     (``rlkit/torch/smac/smac.py``). Off by default: the launchers keep ``normalize_over_batch=True``
     (the softmax)."""
+    awac_advantage: str = "critic"
+    """The actor's advantage ``A`` in the offline phase. ``"critic"``: ``min_j Q_j(s, a) - V(s)`` (AWAC, as
+    rlkit). ``"episode_return"``: a departure for sparse rewards (sawyer-manip, :data:`FAMILY_SETTINGS`): the
+    return of the offline episode the transition belongs to, under the task's reward, whitened within each
+    task's rows of the batch and weighted ``exp(A / awac_beta)`` — advantage-weighted regression on
+    Monte-Carlo returns with the task's batch mean as baseline. The critic only learns which approach leads
+    to the right object by bootstrapping through a 200-step chain of -1 rewards; the episode's return says it
+    at once. Online rollouts carry no such return, so the online phase weighs with the critic."""
     alpha: float = 0.0
     """Entropy coefficient in the Bellman target and actor loss (rlkit's SMAC uses 0)."""
     online_reparam_weight: float = 1.0
@@ -156,6 +164,21 @@ FAMILY_ENCODER_BUFFER: dict[str, str] = {"cheetah-vel": "apart", "ant-dir": "poo
 """``encoder_buffer="family"`` per task family: what rlkit's launcher for that domain does
 (``examples/smac/cheetah.py`` sets ``use_rl_buffer_for_enc_buffer=False``, ``examples/smac/ant.py`` keeps the base
 config's ``True``). Families rlkit has no launcher for fall back to the base config, ``"pooled"``."""
+FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
+    "sawyer-manip": {"awac_advantage": "episode_return", "awac_whiten": True, "awac_beta": 1.0,
+                     "decoder_loss": "bernoulli", "kl_weight": 0.001},
+}
+"""SMAC's (and so the oracle's) departures from rlkit for one task family, measured as remedies where the
+faithful choices learn nothing (sawyer-manip: ``baselines/sawyer-manip-remedies/``); the other families run
+rlkit's settings. Applied by :func:`for_family` when a run is configured for its env."""
+
+
+def for_family(config: Any, family: str | None) -> Any:
+    """``config`` with :data:`FAMILY_SETTINGS` of ``family`` applied (SMAC configs only; others unchanged)."""
+    changes = FAMILY_SETTINGS.get(family or "", {})
+    return dataclasses.replace(config, **changes) if changes and isinstance(config, SMACConfig) else config
+
+
 ENCODER_BUFFERS = ("family", "apart", "pooled", "exploration")
 
 
@@ -245,6 +268,8 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
         if out.decoder_loss not in ("mse", "bernoulli"):
             raise UserError(f"SMACConfig.decoder_loss must be mse or bernoulli, not {out.decoder_loss!r}")
+        if out.awac_advantage not in ("critic", "episode_return"):
+            raise UserError(f"SMACConfig.awac_advantage must be critic or episode_return, not {out.awac_advantage!r}")
         if len(out.binary_rewards) != 2 or out.binary_rewards[0] == out.binary_rewards[1]:
             raise UserError(f"SMACConfig.binary_rewards must be two different values (low, high), "
                             f"got {out.binary_rewards!r}")

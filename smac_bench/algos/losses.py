@@ -111,6 +111,15 @@ def awac_whitened_weights(q_data: torch.Tensor, v_pi: torch.Tensor, beta: float)
     return torch.exp((score - score.mean()) / (score.std() + 1e-5) / beta)
 
 
+def episode_return_weights(returns: torch.Tensor, beta: float) -> torch.Tensor:
+    """``w = exp(((G - mean G) / (std G + 1e-5)) / beta)``, whitened within each task: ``returns`` is ``[T, B, 1]``
+    (the return of each transition's episode); ``[T * B]`` weights, unnormalised as
+    :func:`awac_whitened_weights`, no gradient. A task whose rows share one return weighs them all 1."""
+    g = returns.reshape(returns.shape[0], -1).detach().double()
+    whitened = (g - g.mean(1, keepdim=True)) / (g.std(1, keepdim=True) + 1e-5)
+    return torch.exp(whitened / beta).reshape(-1).to(returns.dtype)
+
+
 def weight_stats(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(max, ESS)`` of a batch's actor weights, normalised to sum to one: the largest share one
     transition gets (uniform: ``1/N``) and the effective sample size ``(sum w)^2 / sum w^2`` (uniform: ``N``)."""

@@ -10,8 +10,9 @@ Offline phase, one gradient update on ``T = meta_batch`` tasks (all tensors batc
    ``y = reward_scale * r + (1 - d) gamma (min_j Q'_j(s', a') - alpha log pi(a'|s'))``, ``a' ~ pi(.|s', z)``.
 4. AWAC actor: ``-sum_n w_n log pi(a_n | s_n, z)`` with ``w = softmax_n((min_j Q_j(s, a) - V(s)) / beta)``
    over the whole ``T * B`` batch and ``V(s) = min_j Q_j(s, a~)``, ``a~ ~ pi(.|s, z)`` (or, with
-   ``awac_whiten``, rlkit's whitened ``exp`` weights). ``awac_weight_max`` (the largest normalised
-   weight; uniform ``1/N``) and ``awac_ess`` (effective sample size; uniform ``N``) say whether they select.
+   ``awac_whiten``, rlkit's whitened ``exp`` weights; with ``awac_advantage="episode_return"``, weights from
+   the returns of the transitions' episodes, a departure for sparse rewards). ``awac_weight_max`` (the largest
+   normalised weight; uniform ``1/N``) and ``awac_ess`` (effective sample size; uniform ``N``) say whether they select.
 
 The three losses touch disjoint parameters and none feeds another's gradient: two backward passes
 (critic with encoder and decoder; actor) fill disjoint gradients and one (multi-group) Adam step
@@ -36,7 +37,7 @@ from smac_bench.algos.base import OnlineSetting, register_agent
 from smac_bench.algos.config import SMACConfig, smac_preset
 from smac_bench.algos.halves import Halves, Handoff, run_update_halves
 from smac_bench.algos.latent_ac import LatentActorCritic, Stats, per_transition
-from smac_bench.data.buffer import Batch
+from smac_bench.data.buffer import Batch, MultiTaskBuffer
 
 
 class SMACAgent(LatentActorCritic):
@@ -83,8 +84,10 @@ class SMACAgent(LatentActorCritic):
             (context_loss + critic_loss).backward()
             return {**stats, "critic_loss": critic_loss.detach(), "q_mean": q.detach().mean()}
 
+        returns = batch.episode_returns if not is_online and cfg.awac_advantage == "episode_return" else None
+
         def actor_half() -> Stats:
-            actor_loss, stats = self.actor_loss(flat, z, q_data, is_online)
+            actor_loss, stats = self.actor_loss(flat, z, q_data, is_online, returns)
             actor_loss.backward()
             return stats
 
@@ -107,11 +110,12 @@ class SMACAgent(LatentActorCritic):
             reward_loss = losses.mse(out, batch.rewards)
         return self.config.kl_weight * kl + reward_loss, {"kl": kl.detach(), "reward_loss": reward_loss.detach()}
 
-    def actor_loss(self, flat: Batch, z: torch.Tensor, q_data: Handoff,
-                   is_online: bool) -> tuple[torch.Tensor, Stats]:
+    def actor_loss(self, flat: Batch, z: torch.Tensor, q_data: Handoff, is_online: bool,
+                   episode_returns: torch.Tensor | None = None) -> tuple[torch.Tensor, Stats]:
         """AWAC: ``-sum_n w_n log pi(a_n | s_n, z)``, plus the entropy term and, online, ``-Q(s, a~)``.
 
-        ``q_data`` brings ``min_j Q_j(s, a)`` at the dataset actions from the critic half.
+        ``q_data`` brings ``min_j Q_j(s, a)`` at the dataset actions from the critic half; with
+        ``episode_returns`` (``[T, B, 1]``, ``awac_advantage="episode_return"`` offline) the weights come from them.
         """
         cfg = self.config
         mean, log_std = self.policy(torch.cat([flat.obs, z], -1))
@@ -122,7 +126,8 @@ class SMACAgent(LatentActorCritic):
             pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
             q_pi = self.critic(torch.cat([flat.obs, torch.tanh(pre), z], -1), detach_weights=True).amin(0)
         weigh = losses.awac_whitened_weights if cfg.awac_whiten else losses.awac_weights
-        weights = weigh(q_data.result(), q_pi, cfg.awac_beta)
+        weights = (weigh(q_data.result(), q_pi, cfg.awac_beta) if episode_returns is None
+                   else losses.episode_return_weights(episode_returns, cfg.awac_beta))
         loss = losses.awac_policy_loss(log_prob_data, weights)
         if cfg.alpha > 0:
             loss = loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()
@@ -130,6 +135,11 @@ class SMACAgent(LatentActorCritic):
             loss = loss - cfg.online_reparam_weight * q_pi.mean()
         weight_max, ess = losses.weight_stats(weights)
         return loss, {"actor_loss": loss.detach(), "awac_weight_max": weight_max, "awac_ess": ess}
+
+    def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
+        if self.config.awac_advantage == "episode_return" and buffer.episode_returns is None:
+            buffer.keep_episode_returns()
+        return super().train_offline(buffer, num_updates)
 
     # ------------------------------------------------------------------ the online phase
     def label_rewards(self, rollout: online.Rollout) -> np.ndarray:

@@ -29,10 +29,18 @@ class Batch:
     rewards: torch.Tensor
     next_obs: torch.Tensor
     terminals: torch.Tensor
+    episode_returns: torch.Tensor | None = None
+    """``[T, B, 1]`` return of the episode each transition belongs to, where every source buffer keeps one
+    (:meth:`MultiTaskBuffer.keep_episode_returns`); else ``None``."""
 
     def flatten(self) -> Batch:
         """The same transitions with tasks and samples merged: fields ``[T * B, dim]``."""
-        return Batch(*(getattr(self, name).reshape(-1, getattr(self, name).shape[-1]) for name in FIELDS))
+        flat = (None if x is None else x.reshape(-1, x.shape[-1]) for x in (*self.fields(), self.episode_returns))
+        return Batch(*flat)
+
+    def fields(self) -> tuple[torch.Tensor, ...]:
+        """The :data:`FIELDS`, in order."""
+        return tuple(getattr(self, name) for name in FIELDS)
 
 
 class MultiTaskBuffer:
@@ -66,6 +74,8 @@ class MultiTaskBuffer:
         self.next_obs = zeros(k, c, obs_dim)
         self.terminals = zeros(k, c, 1)
         self.sizes = torch.zeros(k, dtype=torch.long, device=self.device)
+        self.episode_returns: torch.Tensor | None = None
+        """``[K, capacity, 1]`` per-row episode returns once :meth:`keep_episode_returns` ran (offline data)."""
         self._next = np.zeros(k, dtype=np.int64)  # ring-buffer write position per slot
         self._slot = {t: i for i, t in enumerate(self.task_ids)}
 
@@ -124,6 +134,8 @@ class MultiTaskBuffer:
         terminals: np.ndarray,
     ) -> None:
         """Append ``n`` transitions of one task (arrays with a leading dimension ``n``)."""
+        if self.episode_returns is not None:
+            raise ValueError("this buffer keeps episode returns (offline data); add online data to another buffer")
         slot = self.slot(task_id)
         values = [torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device) for v in
                   (obs, actions, rewards, next_obs, terminals)]
@@ -134,6 +146,22 @@ class MultiTaskBuffer:
             getattr(self, name)[slot, index] = v.reshape(n, -1)
         self._next[slot] = (self._next[slot] + n) % self.capacity
         self.sizes[slot] = min(int(self.sizes[slot]) + n, self.capacity)
+
+    def keep_episode_returns(self) -> MultiTaskBuffer:
+        """Record each row's episode return (sum of the episode's rewards), which :func:`sample` then
+        returns with the batch; returns ``self``.
+
+        For buffers filled once in recording order (offline data: rows never wrap); episodes are found
+        by :func:`episode_starts`. Rows added afterwards would carry no return, so :meth:`add` refuses.
+        """
+        out = torch.zeros_like(self.rewards)
+        for slot in range(len(self.task_ids)):
+            n = int(self.sizes[slot])
+            if n:
+                starts = episode_starts(self.obs[slot, :n], self.next_obs[slot, :n], self.terminals[slot, :n])
+                out[slot, :n, 0] = episode_returns(self.rewards[slot, :n], starts).to(out.dtype)
+        self.episode_returns = out
+        return self
 
     # ------------------------------------------------------------------ queries
     def slot(self, task_id: int) -> int:
@@ -240,7 +268,8 @@ def sample(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int,
     the union means each source is picked in proportion to its size, as in rlkit's single replay
     buffer; an agent names which of its buffers (offline data, online replay, ...) to pool.
     """
-    return Batch(*_pooled_rows(sources, slots, n, generator, FIELDS))
+    with_returns = all(src.episode_returns is not None for src in sources)
+    return Batch(*_pooled_rows(sources, slots, n, generator, FIELDS + (("episode_returns",) if with_returns else ())))
 
 
 def sample_context(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int,
@@ -267,6 +296,26 @@ def sample_context_preferring(preferred: MultiTaskBuffer, fallback: MultiTaskBuf
         other = getattr(fallback, name)[rows, position.clamp(max=fallback.capacity - 1)]
         fields.append(torch.where(use[:, None, None], mine, other))
     return torch.cat(fields, dim=-1)
+
+
+def episode_starts(obs: torch.Tensor, next_obs: torch.Tensor, terminals: torch.Tensor) -> torch.Tensor:
+    """``[N]`` bools: row ``i`` opens an episode (rows in recording order, one task's).
+
+    A buffer keeps no episode ids, but within an episode ``next_obs[i]`` *is* ``obs[i + 1]``: an episode starts
+    at row 0, after a terminal row and wherever that chain breaks (a reset).
+    """
+    starts = torch.ones(obs.shape[0], dtype=torch.bool, device=obs.device)
+    starts[1:] = (next_obs[:-1] != obs[1:]).any(-1) | (terminals[:-1].reshape(-1) > 0)
+    return starts
+
+
+def episode_returns(rewards: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """``[N]`` float64: for each row, the sum of the rewards of the episode it belongs to (``starts`` from
+    :func:`episode_starts`)."""
+    episode = torch.cumsum(starts.long(), 0) - 1
+    totals = torch.zeros(int(episode[-1]) + 1, dtype=torch.float64, device=rewards.device)
+    totals.index_add_(0, episode, rewards.reshape(-1).double())
+    return totals[episode]
 
 
 def context_dim(obs_dim: int, act_dim: int) -> int:

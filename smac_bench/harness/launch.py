@@ -35,8 +35,8 @@ def build_configs(
     from smac_bench.envs import family_spec
 
     schedule = schedule_preset(preset)
-    family_spec(env)
-    agent_cfg = agent_config(algo, preset)  # a one-line UserError naming the agents for an unknown one
+    family = family_spec(env).name
+    agent_cfg = agent_config(algo, preset, family)  # a one-line UserError naming the agents for an unknown one
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"unknown device {device!r}: use cpu or cuda")
     if device.startswith("cuda"):
