@@ -30,7 +30,10 @@ VARIANTS: dict[str, dict[str, object]] = {
     "bernoulli-kl0.001": {"decoder_loss": "bernoulli", "kl_weight": 0.001},
     "whiten-beta1-bernoulli-kl0.001": {"awac_whiten": True, "awac_beta": 1.0, "decoder_loss": "bernoulli",
                                        "kl_weight": 0.001},
-    "episode-return": FAMILY_SETTINGS["sawyer-manip"],  # what sawyer-manip runs now (smac_bench.algos.config)
+    "episode-return": {**FAMILY_SETTINGS["sawyer-manip"], "awac_beta": 1.0, "actor_likelihood": "tanh_gaussian"},
+    "episode-return-beta0.3": {**FAMILY_SETTINGS["sawyer-manip"], "awac_beta": 0.3,
+                               "actor_likelihood": "tanh_gaussian"},
+    "family": FAMILY_SETTINGS["sawyer-manip"],  # what sawyer-manip runs now (smac_bench.algos.config)
 }
 
 
@@ -41,7 +44,7 @@ def main(env: str, variant: str, seeds: list[int], preset: str = "quick") -> Non
     for seed in seeds:
         out = HERE / f"{env}-remedies" / (variant if preset == "quick" else f"{variant}-{preset}")
         cfg = RunConfig(algo="smac", env=env, seed=seed, preset=preset, out=out,
-                        schedule=schedule_preset(preset), agent_config=config)
+                        schedule=schedule_preset(preset, env), agent_config=config)
         run_experiment(cfg, resume=True, torch_threads=1)
         print(f"{variant} seed {seed} done", flush=True)
 

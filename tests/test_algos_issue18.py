@@ -151,3 +151,33 @@ def test_family_settings_change_smac_and_the_oracle_on_sawyer_only():
     assert agent_config("offline-pearl", "standard", "sawyer-manip") == agent_config("offline-pearl", "standard")
     with pytest.raises(UserError, match="awac_advantage must be critic or episode_return"):
         coerce_config(dataclasses.replace(SMACConfig(), awac_advantage="td"), SMACConfig)
+
+
+def test_action_gaussian_likelihood_is_a_gaussian_around_tanh_mean_that_bounds_do_not_distort():
+    actions = torch.tensor([[0.3, 1.0], [-1.0, -0.2]])
+    mean, log_std = torch.tensor([[0.1, 2.0], [-0.5, 0.0]]), torch.tensor([[-1.0, -2.0], [0.0, -1.5]])
+    expected = torch.distributions.Normal(torch.tanh(mean), log_std.exp()).log_prob(actions).sum(-1)
+    assert torch.allclose(losses.action_gaussian_log_prob(actions, mean, log_std), expected)
+    # an action at the bound: the tanh-Gaussian reads it as atanh(0.999999) = 7.25, far from any mean
+    tanh_ll = losses.tanh_gaussian_log_prob(losses.atanh_clipped(torch.tensor([[1.0]])), torch.zeros(1, 1),
+                                            torch.zeros(1, 1))
+    action_ll = losses.action_gaussian_log_prob(torch.tensor([[1.0]]), torch.zeros(1, 1), torch.zeros(1, 1))
+    assert float(tanh_ll) < -10 < float(action_ll)
+    with pytest.raises(UserError, match="actor_likelihood must be tanh_gaussian or action_gaussian"):
+        coerce_config(dataclasses.replace(SMACConfig(), actor_likelihood="beta"), SMACConfig)
+
+
+def test_the_sawyer_budget_departs_from_the_standard_schedule_and_no_other_family_does():
+    from smac_bench.harness.config import FAMILY_SCHEDULES, schedule_preset
+    from smac_bench.harness.launch import build_configs
+
+    standard = schedule_preset("standard")
+    sawyer = schedule_preset("standard", "sawyer-manip")
+    assert sawyer.offline_updates == FAMILY_SCHEDULES["sawyer-manip", "standard"]["offline_updates"] != \
+        standard.offline_updates
+    assert sawyer.online_env_steps == standard.online_env_steps
+    for family in ("cheetah-vel", "ant-dir"):
+        assert schedule_preset("standard", family) == standard
+    assert schedule_preset("quick", "sawyer-manip") == schedule_preset("quick")
+    (cfg,) = build_configs("smac", "sawyer-manip", 0, None, "standard", Path("runs"), "cpu")
+    assert cfg.schedule == sawyer and cfg.agent_config.awac_advantage == "episode_return"

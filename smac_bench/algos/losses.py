@@ -71,6 +71,14 @@ def tanh_gaussian_log_prob(pre_tanh: torch.Tensor, mean: torch.Tensor, log_std: 
     return (log_normal - log_det).sum(-1)
 
 
+def action_gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """``log N(a; tanh(mean), exp(log_std))`` in action space, summed over the last axis: the likelihood
+    ``actor_likelihood="action_gaussian"`` fits. Actions at the bounds (``±1``) are ordinary targets here,
+    where the tanh-Gaussian's ``atanh`` makes them outliers at ``±7.25``."""
+    z = (actions - torch.tanh(mean)) * torch.exp(-log_std)
+    return (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
 def td_target(rewards: torch.Tensor, terminals: torch.Tensor, next_q: torch.Tensor, next_log_pi: torch.Tensor,
               gamma: float, reward_scale: float, alpha: float) -> torch.Tensor:
     """Soft Bellman target ``y = scale * r + (1 - d) * gamma * (min_j Q'_j(s', a') - alpha * log pi(a'|s'))``.

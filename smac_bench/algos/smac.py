@@ -119,7 +119,10 @@ class SMACAgent(LatentActorCritic):
         """
         cfg = self.config
         mean, log_std = self.policy(torch.cat([flat.obs, z], -1))
-        log_prob_data = losses.tanh_gaussian_log_prob(losses.atanh_clipped(flat.actions), mean, log_std)
+        if cfg.actor_likelihood == "action_gaussian":
+            log_prob_data = losses.action_gaussian_log_prob(flat.actions, mean, log_std)
+        else:
+            log_prob_data = losses.tanh_gaussian_log_prob(losses.atanh_clipped(flat.actions), mean, log_std)
         # V(s) from one policy sample, critic weights held fixed (the -Q term online reaches the actor only).
         reparam = is_online and cfg.online_reparam_weight > 0
         with torch.set_grad_enabled(reparam or cfg.alpha > 0):

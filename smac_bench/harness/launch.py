@@ -34,8 +34,8 @@ def build_configs(
     from smac_bench.algos.base import agent_config
     from smac_bench.envs import family_spec
 
-    schedule = schedule_preset(preset)
     family = family_spec(env).name
+    schedule = schedule_preset(preset, family)
     agent_cfg = agent_config(algo, preset, family)  # a one-line UserError naming the agents for an unknown one
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise UserError(f"unknown device {device!r}: use cpu or cuda")
