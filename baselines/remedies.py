@@ -30,9 +30,13 @@ VARIANTS: dict[str, dict[str, object]] = {
     "bernoulli-kl0.001": {"decoder_loss": "bernoulli", "kl_weight": 0.001},
     "whiten-beta1-bernoulli-kl0.001": {"awac_whiten": True, "awac_beta": 1.0, "decoder_loss": "bernoulli",
                                        "kl_weight": 0.001},
-    "episode-return": {**FAMILY_SETTINGS["sawyer-manip"], "awac_beta": 1.0, "actor_likelihood": "tanh_gaussian"},
-    "episode-return-beta0.3": {**FAMILY_SETTINGS["sawyer-manip"], "awac_beta": 0.3,
-                               "actor_likelihood": "tanh_gaussian"},
+    # the probes that led to FAMILY_SETTINGS["sawyer-manip"] (each at rlkit's learning rates, 3e-4)
+    "episode-return": {**FAMILY_SETTINGS["sawyer-manip"], "awac_beta": 1.0, "actor_likelihood": "tanh_gaussian",
+                       "policy_lr": 3e-4, "context_lr": 3e-4},
+    "episode-return-beta0.3": {**FAMILY_SETTINGS["sawyer-manip"], "actor_likelihood": "tanh_gaussian",
+                               "policy_lr": 3e-4, "context_lr": 3e-4},
+    "episode-return-beta0.3-action-gaussian": {**FAMILY_SETTINGS["sawyer-manip"], "policy_lr": 3e-4,
+                                               "context_lr": 3e-4},
     "family": FAMILY_SETTINGS["sawyer-manip"],  # what sawyer-manip runs now (smac_bench.algos.config)
 }
 
