@@ -105,8 +105,11 @@ def test_the_reference_sweep_file_plans_every_reference_table():
     sweep = load_sweep_file(Path(__file__).parent.parent / "baselines" / "sweep.toml")
     plan = build_plan(sweep)
     folders = {c.run_dir.parent.name: c.preset for c in plan.configs}
-    assert folders == {"cheetah-vel-standard": "standard", "ant-dir-standard": "standard"} and len(plan.configs) == 30
-    assert sum(d is not None for d in plan.donors) == 10  # the oracles fork SMAC's offline phases
+    assert folders == {"cheetah-vel-standard": "standard", "ant-dir-standard": "standard",
+                       "sawyer-manip-standard": "standard"} and len(plan.configs) == 55
+    assert sum(d is not None for d in plan.donors) == 15  # the oracles fork SMAC's offline phases
+    sawyer = [c for c in plan.configs if c.env == "sawyer-manip"]
+    assert {c.schedule.offline_updates for c in sawyer} == {16_000}  # the family's budget, bounds included
 
 
 def test_sweep_command_mistakes_are_one_line(tmp_path):
