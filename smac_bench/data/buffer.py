@@ -35,12 +35,8 @@ class Batch:
 
     def flatten(self) -> Batch:
         """The same transitions with tasks and samples merged: fields ``[T * B, dim]``."""
-        flat = (None if x is None else x.reshape(-1, x.shape[-1]) for x in (*self.fields(), self.episode_returns))
-        return Batch(*flat)
-
-    def fields(self) -> tuple[torch.Tensor, ...]:
-        """The :data:`FIELDS`, in order."""
-        return tuple(getattr(self, name) for name in FIELDS)
+        values = [getattr(self, name) for name in FIELDS] + [self.episode_returns]
+        return Batch(*(None if x is None else x.reshape(-1, x.shape[-1]) for x in values))
 
 
 class MultiTaskBuffer:
@@ -221,6 +217,8 @@ class MultiTaskBuffer:
         self.device = torch.device(device)
         for name in (*FIELDS, "sizes"):
             setattr(self, name, getattr(self, name).to(self.device))
+        if self.episode_returns is not None:
+            self.episode_returns = self.episode_returns.to(self.device)
         return self
 
 
