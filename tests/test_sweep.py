@@ -64,6 +64,12 @@ def test_local_sweep_shares_the_offline_phase_restarts_and_reports_failures(tmp_
     assert failed.status == "failed" and "Traceback" in failed.message and "state.json" not in str(out / ".sweep")
     assert log_path(build_plan(sweep).configs[-1]).is_file()
     assert [e.status for e in events].count("failed") == 1 and events[-1].done_cells == 3
+    # a fresh clone keeps the donor's policy but not its full agent checkpoint: the oracle trains its own
+    shutil.rmtree(out / "smac-cheetah-vel-seed0" / "checkpoints" / "offline_end" / "agent")
+    shutil.rmtree(out / "oracle-cheetah-vel-seed0")
+    again = {r.run_dir.name: r for r in run_sweep(sweep, workers=1)}
+    assert again["oracle-cheetah-vel-seed0"].status == "done" and again["oracle-cheetah-vel-seed0"].forked_from is None
+    assert _same_as_fixture(out / "oracle-cheetah-vel-seed0", "oracle")
     shutil.rmtree(out / "oracle-cheetah-vel-seed0" / "checkpoints" / "latest")  # pruned to policy checkpoints
     again = run_sweep(Sweep(grids=(Grid(("smac", "oracle"), ("cheetah-vel",), (0,), "smoke"),), out=out), workers=1)
     assert [r.status for r in again] == ["skipped", "skipped"]

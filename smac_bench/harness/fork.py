@@ -23,7 +23,8 @@ AGENT_STATE = "agent/state.json"
 
 
 def fork_offline(donor_dir: Path, cfg: RunConfig) -> bool:
-    """Seed ``cfg.run_dir`` with the donor's offline phase; ``False`` (nothing written) if it has none.
+    """Seed ``cfg.run_dir`` with the donor's offline phase; ``False`` (nothing written) if it has none, or
+    only its policy (then the forking cell trains the same offline phase itself).
 
     The caller has checked that the two offline phases are the same computation
     (:func:`~smac_bench.harness.sweep.offline_signature`).
@@ -34,6 +35,8 @@ def fork_offline(donor_dir: Path, cfg: RunConfig) -> bool:
     except (OSError, ValueError):
         return False
     if int(state.get("offline_done", -1)) != cfg.schedule.offline_updates or int(state.get("online_done", -1)):
+        return False
+    if not (source / AGENT_STATE).is_file():  # a clone holds only the policy (full checkpoints stay local)
         return False
     target = cfg.run_dir / "checkpoints"
     tmp = target / ".fork.tmp"
