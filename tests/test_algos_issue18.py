@@ -17,7 +17,7 @@ from test_algos_agents import GOALS, toy_buffer, toy_config  # noqa: E402
 from smac_bench.algos import losses, make_agent  # noqa: E402
 from smac_bench.algos.config import SMACConfig, coerce_config  # noqa: E402
 from smac_bench.algos.online import Rollout  # noqa: E402
-from smac_bench.data.buffer import MultiTaskBuffer  # noqa: E402
+from smac_bench.data.buffer import MultiTaskBuffer, sample  # noqa: E402
 from smac_bench.errors import UserError  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -103,15 +103,9 @@ def test_buffer_keeps_each_rows_episode_return_and_samples_it_with_the_batch():
     online = MultiTaskBuffer([0, 1], 10, 1, 1)
     online.add(0, *(np.zeros((2, 1)) for _ in range(5)))
     online.add(1, *(np.zeros((2, 1)) for _ in range(5)))
-    assert buffers_sample([buffer, online]).episode_returns is None  # online rows have none
+    assert sample([buffer, online], torch.tensor([0, 1]), 4).episode_returns is None  # online rows have none
     with pytest.raises(ValueError, match="keeps episode returns"):
         buffer.add(0, *(np.zeros((1, 1)) for _ in range(5)))
-
-
-def buffers_sample(sources):
-    from smac_bench.data.buffer import sample
-
-    return sample(sources, torch.tensor([0, 1]), 4, torch.Generator().manual_seed(0))
 
 
 def test_episode_return_weights_whiten_within_each_task():
