@@ -48,7 +48,7 @@ def main(env: str, variant: str, seeds: list[int], preset: str = "quick") -> Non
     for seed in seeds:
         out = HERE / f"{env}-remedies" / (variant if preset == "quick" else f"{variant}-{preset}")
         cfg = RunConfig(algo="smac", env=env, seed=seed, preset=preset, out=out,
-                        schedule=schedule_preset(preset, env), agent_config=config)
+                        schedule=schedule_preset(preset), agent_config=config)  # the preset's, not a family's budget
         run_experiment(cfg, resume=True, torch_threads=1)
         print(f"{variant} seed {seed} done", flush=True)
 
