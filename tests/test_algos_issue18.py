@@ -175,3 +175,19 @@ def test_the_sawyer_budget_departs_from_the_standard_schedule_and_no_other_famil
     assert schedule_preset("quick", "sawyer-manip") == schedule_preset("quick")
     (cfg,) = build_configs("smac", "sawyer-manip", 0, None, "standard", Path("runs"), "cpu")
     assert cfg.schedule == sawyer and cfg.agent_config.awac_advantage == "episode_return"
+
+
+def test_online_awac_beta_is_the_online_phases_temperature_only():
+    from smac_bench.algos.halves import Handoff
+
+    buffer = _binary_buffer()
+    config = toy_config("smac", awac_whiten=True, awac_beta=0.1, online_awac_beta=1e6)
+    agent = make_agent("smac", 1, 1, config, seed=0)
+    flat = buffer.sample([0, 1], 32, torch.Generator().manual_seed(0)).flatten()
+    z = torch.zeros(len(flat.obs), config.latent_dim)
+    ess = {}
+    for online in (False, True):
+        q_data = Handoff()
+        q_data.put(torch.linspace(-1.0, 1.0, len(flat.obs))[:, None])
+        ess[online] = float(agent.actor_loss(flat, z, q_data, online)[1]["awac_ess"])
+    assert ess[False] < 10 and ess[True] > 0.99 * len(flat.obs)  # sharp offline, flat online

@@ -98,6 +98,11 @@ class SMACConfig(LatentACConfig):
     Monte-Carlo returns with the task's batch mean as baseline. The critic only learns which approach leads
     to the right object by bootstrapping through a 200-step chain of -1 rewards; the episode's return says it
     at once. Online rollouts carry no such return, so the online phase weighs with the critic."""
+    online_awac_beta: float | None = None
+    """The temperature of the online phase's (critic) weights; ``None``: :attr:`awac_beta`. A departure for
+    families whose offline weights come from episode returns at a sharp temperature (sawyer-manip's 0.3):
+    applied to the critic's advantages online, that temperature puts the actor on a dozen transitions of
+    512 (ESS 11-16, largest weight 0.35, ``baselines/sawyer-manip-standard/``)."""
     actor_likelihood: str = "tanh_gaussian"
     """The likelihood the actor's weighted fit maximises. ``"tanh_gaussian"``: the policy's own density at
     ``atanh(a)`` (rlkit's ``TanhNormal.log_prob``, actions clipped to ``±0.999999``). ``"action_gaussian"``: a

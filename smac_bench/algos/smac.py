@@ -129,8 +129,9 @@ class SMACAgent(LatentActorCritic):
             pre = losses.reparam_sample(mean, log_std.exp(), self.generator)
             q_pi = self.critic(torch.cat([flat.obs, torch.tanh(pre), z], -1), detach_weights=True).amin(0)
         weigh = losses.awac_whitened_weights if cfg.awac_whiten else losses.awac_weights
-        weights = (weigh(q_data.result(), q_pi, cfg.awac_beta) if episode_returns is None
-                   else losses.episode_return_weights(episode_returns, cfg.awac_beta))
+        beta = cfg.online_awac_beta if is_online and cfg.online_awac_beta is not None else cfg.awac_beta
+        weights = (weigh(q_data.result(), q_pi, beta) if episode_returns is None
+                   else losses.episode_return_weights(episode_returns, beta))
         loss = losses.awac_policy_loss(log_prob_data, weights)
         if cfg.alpha > 0:
             loss = loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()

@@ -1,0 +1,37 @@
+"""SMAC's online phase with other settings, forked from a reference run's offline phase (issue #18).
+
+Copies the offline phase of ``DONOR`` (a finished ``smac`` run folder with its full ``offline_end``
+checkpoint) into ``baselines/sawyer-manip-remedies/NAME/`` and runs the online phase there with the donor's
+agent config plus the JSON overrides, on the donor's schedule. Resumable: a rerun continues.
+
+    python baselines/sawyer-manip-remedies/online_fork.py DONOR NAME '{"online_awac_beta": 1.0}'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from smac_bench.harness.config import RunConfig, schedule_preset
+from smac_bench.harness.fork import fork_offline
+from smac_bench.harness.restore import recorded_agent_config
+from smac_bench.harness.run import run_experiment
+
+HERE = Path(__file__).parent
+
+
+def main(donor: str, name: str, overrides: dict) -> None:
+    recorded = json.loads((Path(donor) / "config.json").read_text())
+    config = dataclasses.replace(recorded_agent_config(recorded), **overrides)
+    env, preset = recorded["env"], recorded["preset"]
+    cfg = RunConfig(algo="smac", env=env, seed=int(recorded["seed"]), preset=preset, out=HERE / name,
+                    schedule=schedule_preset(preset, env), agent_config=config)
+    if not (cfg.run_dir / "checkpoints").exists() and not fork_offline(Path(donor), cfg):
+        raise SystemExit(f"{donor} has no full offline_end checkpoint to fork")
+    run_experiment(cfg, resume=True, torch_threads=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
