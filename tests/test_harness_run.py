@@ -171,3 +171,20 @@ def test_restore_from_a_run_gives_the_trained_agents_actions(tmp_path):
         np.testing.assert_array_equal(agent.act(obs, z, deterministic=True), expected)
     with pytest.raises(UserError, match="online_end"):
         restore(cfg.run_dir, checkpoint="online_end")
+
+
+def test_resume_reads_config_fields_a_run_predates_as_their_defaults(tmp_path):
+    from smac_bench.algos import agent_config
+
+    cfg = RunConfig(algo="smac", env="toy", seed=0, preset="smoke", out=tmp_path, schedule=SCHEDULE,
+                    agent_config=agent_config("smac", "smoke"))
+    _run(cfg)
+    path = cfg.run_dir / "config.json"
+    recorded = json.loads(path.read_text())
+    del recorded["agent_config"]["online_awac_beta"]  # as written before the field existed
+    path.write_text(json.dumps(recorded))
+    _run(cfg, resume=True)  # accepted: the missing field reads as its default
+    recorded["agent_config"]["kl_weight"] = 0.5
+    path.write_text(json.dumps(recorded))
+    with pytest.raises(UserError, match="different agent_config"):
+        _run(cfg, resume=True)

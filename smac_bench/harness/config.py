@@ -128,9 +128,6 @@ class RunConfig:
         return Path(self.out) / self.run_name
 
     def to_dict(self) -> dict[str, Any]:
-        agent_cfg = self.agent_config
-        if dataclasses.is_dataclass(agent_cfg) and not isinstance(agent_cfg, type):
-            agent_cfg = dataclasses.asdict(agent_cfg)
         return {
             "algo": self.algo,
             "env": self.env,
@@ -142,8 +139,15 @@ class RunConfig:
             "eval_workers": self.eval_workers,
             "schedule": dataclasses.asdict(self.schedule),
             "protocol": self.schedule.protocol().to_dict(),
-            "agent_config": _jsonable(agent_cfg),
+            "agent_config": agent_config_json(self.agent_config),
         }
+
+
+def agent_config_json(agent_cfg: Any) -> Any:
+    """An agent's config as ``config.json`` records it (plain JSON types)."""
+    if dataclasses.is_dataclass(agent_cfg) and not isinstance(agent_cfg, type):
+        agent_cfg = dataclasses.asdict(agent_cfg)
+    return _jsonable(agent_cfg)
 
 
 def _jsonable(obj: Any) -> Any:

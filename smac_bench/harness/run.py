@@ -29,12 +29,12 @@ import torch
 from smac_bench.algos.base import Agent, OnlineSetting, registered_agent
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
-from smac_bench.harness.config import RunConfig
+from smac_bench.harness.config import RunConfig, agent_config_json
 from smac_bench.harness.datasets import load_offline_buffer
 from smac_bench.harness.datasets import reference_scores as _reference_scores
 from smac_bench.harness.envpool import make_pool
 from smac_bench.harness.evaluate import evaluate_agent
-from smac_bench.harness.restore import AGENT_DIR, POLICY_DIR, AgentSpec, env_dims, restore
+from smac_bench.harness.restore import AGENT_DIR, POLICY_DIR, AgentSpec, env_dims, recorded_agent_config, restore
 from smac_bench.harness.results import (
     CONFIG_FILE,
     EPISODE_COLUMNS,
@@ -295,6 +295,15 @@ def check_halves(cfg: RunConfig) -> None:
                         f"not {cfg.algo} on {cfg.device}")
 
 
+def _with_defaults(recorded: Mapping[str, Any]) -> Any:
+    """A recorded run config's ``agent_config`` as JSON, with fields it predates at their defaults."""
+    try:
+        restored = recorded_agent_config(recorded)
+    except (UserError, KeyError, TypeError):  # unknown fields, or no agent: compare it as written
+        return recorded.get("agent_config")
+    return agent_config_json(restored)
+
+
 def run_experiment(
     cfg: RunConfig,
     *,
@@ -334,6 +343,8 @@ def run_experiment(
               "halves": halves}
     old = read_config(run_dir)
     if resume and old:
+        # a field added to the agent's config since the run started reads as its default
+        old = {**old, "agent_config": _with_defaults(old)}
         for key in ("algo", "env", "seed", "preset", "schedule", "protocol", "agent_config"):
             if old.get(key) != config[key]:
                 raise UserError(f"--resume: {run_dir} was run with a different {key}; "
