@@ -2,7 +2,9 @@
 
 Copies the offline phase of ``DONOR`` (a finished ``smac`` run folder with its full ``offline_end``
 checkpoint) into ``baselines/sawyer-manip-remedies/NAME/`` and runs the online phase there with the donor's
-agent config plus the JSON overrides, on the donor's schedule. Resumable: a rerun continues.
+agent config plus the JSON overrides, on the donor's schedule. Resumable: a rerun continues. The overrides
+must leave the offline phase as it was (online fields: ``online_*``, ``encoder_buffer``, ...): the forked
+checkpoint is relabelled with the new config, not retrained.
 
     python baselines/sawyer-manip-remedies/online_fork.py DONOR NAME '{"online_awac_beta": 1.0}'
 """
@@ -14,10 +16,12 @@ import json
 import sys
 from pathlib import Path
 
+from smac_bench.algos.config import config_to_dict
 from smac_bench.harness.config import RunConfig, schedule_preset
 from smac_bench.harness.fork import fork_offline
 from smac_bench.harness.restore import recorded_agent_config
 from smac_bench.harness.run import run_experiment
+from smac_bench.utils.io import atomic_write_json
 
 HERE = Path(__file__).parent
 
@@ -28,8 +32,13 @@ def main(donor: str, name: str, overrides: dict) -> None:
     env, preset = recorded["env"], recorded["preset"]
     cfg = RunConfig(algo="smac", env=env, seed=int(recorded["seed"]), preset=preset, out=HERE / name,
                     schedule=schedule_preset(preset, env), agent_config=config)
-    if not (cfg.run_dir / "checkpoints").exists() and not fork_offline(Path(donor), cfg):
-        raise SystemExit(f"{donor} has no full offline_end checkpoint to fork")
+    if not (cfg.run_dir / "checkpoints").exists():
+        if not fork_offline(Path(donor), cfg):
+            raise SystemExit(f"{donor} has no full offline_end checkpoint to fork")
+        for name in ("latest", "offline_end"):
+            state_file = cfg.run_dir / "checkpoints" / name / "agent" / "state.json"
+            state = json.loads(state_file.read_text())
+            atomic_write_json(state_file, {**state, "config": config_to_dict(config)})
     run_experiment(cfg, resume=True, torch_threads=1)
 
 
