@@ -46,7 +46,7 @@ from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import config_from_dict, config_to_dict
 from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.algos.networks import mlp
-from smac_bench.data.buffer import MultiTaskBuffer, episode_returns, episode_starts
+from smac_bench.data.buffer import MultiTaskBuffer, episode_starts, episode_totals
 from smac_bench.errors import UserError
 from smac_bench.utils.io import atomic_write_json, atomic_write_with
 from smac_bench.utils.seeding import derive_seed, torch_generator
@@ -121,10 +121,8 @@ def bc_loss(predicted: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 def top_episode_rows(rewards: torch.Tensor, starts: torch.Tensor, fraction: float) -> torch.Tensor:
     """Rows of the best ``ceil(fraction * episodes)`` episodes by return (ties: earlier first), in row order."""
-    episode = torch.cumsum(starts.long(), 0) - 1
-    count = int(episode[-1]) + 1
-    returns = torch.zeros(count, dtype=torch.float64, device=rewards.device)
-    returns[episode] = episode_returns(rewards, starts)
+    episode, returns = episode_totals(rewards, starts)
+    count = len(returns)
     keep = max(1, math.ceil(fraction * count - 1e-9))
     order = torch.sort(-returns, stable=True).indices[:keep]
     chosen = torch.zeros(count, dtype=torch.bool, device=rewards.device)

@@ -155,7 +155,8 @@ class MultiTaskBuffer:
             n = int(self.sizes[slot])
             if n:
                 starts = episode_starts(self.obs[slot, :n], self.next_obs[slot, :n], self.terminals[slot, :n])
-                out[slot, :n, 0] = episode_returns(self.rewards[slot, :n], starts).to(out.dtype)
+                episode, totals = episode_totals(self.rewards[slot, :n], starts)
+                out[slot, :n, 0] = totals[episode].to(out.dtype)
         self.episode_returns = out
         return self
 
@@ -307,13 +308,13 @@ def episode_starts(obs: torch.Tensor, next_obs: torch.Tensor, terminals: torch.T
     return starts
 
 
-def episode_returns(rewards: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
-    """``[N]`` float64: for each row, the sum of the rewards of the episode it belongs to (``starts`` from
-    :func:`episode_starts`)."""
+def episode_totals(rewards: torch.Tensor, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(episode [N], totals [E])``: each row's episode index and each episode's reward sum in float64
+    (``starts`` from :func:`episode_starts`); ``totals[episode]`` is every row's episode return."""
     episode = torch.cumsum(starts.long(), 0) - 1
     totals = torch.zeros(int(episode[-1]) + 1, dtype=torch.float64, device=rewards.device)
     totals.index_add_(0, episode, rewards.reshape(-1).double())
-    return totals[episode]
+    return episode, totals
 
 
 def context_dim(obs_dim: int, act_dim: int) -> int:
