@@ -53,7 +53,8 @@ def test_bernoulli_decoder_learns_the_binary_reward_and_labels_inside_its_range(
     obs = rng.uniform(-2, 2, (50, 1)).astype(np.float32)
     rollout = Rollout(task_ids=np.zeros(50, int), obs=obs, actions=rng.uniform(-1, 1, (50, 1)).astype(np.float32),
                       next_obs=obs, terminals=np.zeros(50, np.float32), true_rewards=np.zeros(50, np.float32),
-                      label_z=rng.normal(size=(50, agent.config.latent_dim)).astype(np.float32))
+                      label_z=rng.normal(size=(50, agent.config.latent_dim)).astype(np.float32),
+                      episode_ids=np.zeros(50, np.int64))
     labels = agent.label_rewards(rollout)
     assert labels.min() >= -1.0 and labels.max() <= 0.0 and labels.std() > 0.01
 
@@ -104,7 +105,7 @@ def test_buffer_keeps_each_rows_episode_return_and_samples_it_with_the_batch():
     online.add(0, *(np.zeros((2, 1)) for _ in range(5)))
     online.add(1, *(np.zeros((2, 1)) for _ in range(5)))
     assert sample([buffer, online], torch.tensor([0, 1]), 4).episode_returns is None  # online rows have none
-    with pytest.raises(ValueError, match="keeps episode returns"):
+    with pytest.raises(ValueError, match="episode_returns must be given exactly when the buffer keeps them"):
         buffer.add(0, *(np.zeros((1, 1)) for _ in range(5)))
 
 

@@ -97,7 +97,14 @@ class SMACConfig(LatentACConfig):
     task's rows of the batch and weighted ``exp(A / awac_beta)`` — advantage-weighted regression on
     Monte-Carlo returns with the task's batch mean as baseline. The critic only learns which approach leads
     to the right object by bootstrapping through a 200-step chain of -1 rewards; the episode's return says it
-    at once. Online rollouts carry no such return, so the online phase weighs with the critic."""
+    at once. The online phase reads :attr:`online_awac_advantage`."""
+    online_awac_advantage: str = "critic"
+    """The actor's advantage in the online phase: ``"critic"`` (AWAC, as rlkit) or ``"episode_return"``: each
+    online transition's episode return under its *stored* rewards (SMAC: the decoder's labels, the oracle: the
+    env's), offline rows keeping theirs, whitened within each task's rows of the batch as offline. A departure
+    for sawyer-manip, where a critic learnt from a 200-step chain of sparse rewards cannot rank transitions and
+    its weights unlearn the offline policy (``baselines/sawyer-manip-remedies/``). An episode cut at a collection
+    budget counts the rewards it got (sawyer's budgets are whole episodes)."""
     online_awac_beta: float | None = None
     """The temperature of the online phase's (critic) weights; ``None``: :attr:`awac_beta`. A departure for
     families whose offline weights come from episode returns at a sharp temperature (sawyer-manip's 0.3):
@@ -180,7 +187,7 @@ config's ``True``). Families rlkit has no launcher for fall back to the base con
 FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
     "sawyer-manip": {"awac_advantage": "episode_return", "awac_whiten": True, "awac_beta": 0.3,
                      "actor_likelihood": "action_gaussian", "decoder_loss": "bernoulli", "kl_weight": 0.001,
-                     "policy_lr": 1e-3, "context_lr": 1e-3},
+                     "policy_lr": 1e-3, "context_lr": 1e-3, "online_awac_advantage": "episode_return"},
 }
 """SMAC's (and so the oracle's) departures from rlkit for one task family, measured as remedies where the
 faithful choices learn nothing (sawyer-manip: ``baselines/sawyer-manip-remedies/``); the other families run
@@ -282,8 +289,9 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
         if out.decoder_loss not in ("mse", "bernoulli"):
             raise UserError(f"SMACConfig.decoder_loss must be mse or bernoulli, not {out.decoder_loss!r}")
-        if out.awac_advantage not in ("critic", "episode_return"):
-            raise UserError(f"SMACConfig.awac_advantage must be critic or episode_return, not {out.awac_advantage!r}")
+        for name in ("awac_advantage", "online_awac_advantage"):
+            if getattr(out, name) not in ("critic", "episode_return"):
+                raise UserError(f"SMACConfig.{name} must be critic or episode_return, not {getattr(out, name)!r}")
         if out.actor_likelihood not in ("tanh_gaussian", "action_gaussian"):
             raise UserError(f"SMACConfig.actor_likelihood must be tanh_gaussian or action_gaussian, "
                             f"not {out.actor_likelihood!r}")

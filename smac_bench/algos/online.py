@@ -61,8 +61,18 @@ class Rollout:
     terminals: np.ndarray
     true_rewards: np.ndarray
     label_z: np.ndarray
+    episode_ids: np.ndarray
+    """``[N]`` the episode each row belongs to (distinct within the rollout)."""
     episode_returns: list[float] = field(default_factory=list)
+    """True returns of the episodes that ended (diagnostic)."""
     labels: np.ndarray | None = None
+
+    def labelled_returns(self) -> np.ndarray:
+        """``[N, 1]`` each row's episode return under :attr:`labels` (an episode cut at the budget: its rows' sum)."""
+        assert self.labels is not None
+        _, episode = np.unique(self.episode_ids, return_inverse=True)
+        totals = np.bincount(episode, weights=self.labels.reshape(-1).astype(np.float64))
+        return totals[episode].astype(np.float32)[:, None]
 
 
 class OnlineLearner(Protocol):
@@ -140,9 +150,14 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
     active = np.ones(n_env, dtype=bool)
     per_env: list[list[tuple]] = [[] for _ in range(n_env)]
     returns: list[float] = []
+    episode_of = np.zeros(n_env, dtype=np.int64)
+    episodes_begun = 0
 
     def begin(idx: list[int]) -> None:
+        nonlocal episodes_begun
         for i in idx:
+            episode_of[i] = episodes_begun
+            episodes_begun += 1
             seed = int(agent.np_rng.integers(2**31 - 1))
             obs[i], _ = envs[i].reset(seed=seed, options={"task_id": int(task_ids[i])})
             ep_return[i] = 0.0
@@ -166,7 +181,8 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
         restart = []
         for j, i in enumerate(idx):
             next_obs, reward, terminated, truncated, _ = envs[i].step(actions[j])
-            per_env[i].append((obs[i].copy(), actions[j], next_obs, float(terminated), float(reward), labels_z[j]))
+            per_env[i].append((obs[i].copy(), actions[j], next_obs, float(terminated), float(reward), labels_z[j],
+                               episode_of[i]))
             steps[i] += 1
             ep_steps[i] += 1
             ep_return[i] += reward
@@ -181,17 +197,21 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
         if restart:
             begin(restart)
     rows = [row for env_rows in per_env for row in env_rows]
-    cols = [np.asarray(c, dtype=np.float32) for c in zip(*rows, strict=True)]
+    *floats, episode_ids = zip(*rows, strict=True)
+    cols = [np.asarray(c, dtype=np.float32) for c in floats]
     return Rollout(
         task_ids=np.repeat(np.asarray(task_ids, dtype=np.int64), [len(r) for r in per_env]),
         obs=cols[0], actions=cols[1], next_obs=cols[2], terminals=cols[3][:, None],
-        true_rewards=cols[4][:, None], label_z=cols[5], episode_returns=returns,
+        true_rewards=cols[4][:, None], label_z=cols[5], episode_ids=np.asarray(episode_ids, dtype=np.int64),
+        episode_returns=returns,
     )
 
 
 def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
-    """Append a labelled rollout to the online buffer, env by env (steps of one env stay in order)."""
+    """Append a labelled rollout to the online buffer, env by env (steps of one env stay in order), with each
+    row's labelled episode return where the buffer keeps returns."""
     assert rollout.labels is not None
+    returns = rollout.labelled_returns() if buffer.episode_returns is not None else None
     start = 0
     tids = rollout.task_ids
     while start < len(tids):
@@ -200,7 +220,7 @@ def _store(buffer: MultiTaskBuffer, rollout: Rollout) -> None:
             end += 1
         sl = slice(start, end)
         buffer.add(int(tids[start]), rollout.obs[sl], rollout.actions[sl], rollout.labels[sl],
-                   rollout.next_obs[sl], rollout.terminals[sl])
+                   rollout.next_obs[sl], rollout.terminals[sl], None if returns is None else returns[sl])
         start = end
 
 
@@ -232,11 +252,17 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
     if missing:
         raise UserError(f"online tasks {missing} have no offline data; SMAC labels rewards with z inferred "
                         "from offline context of the same task, so online tasks must be in the offline buffer")
+    weigh_returns = cfg.online_awac_advantage == "episode_return"
+    if weigh_returns and offline.episode_returns is None:
+        offline.keep_episode_returns()
     if agent.online_buffer is None:
         agent.online_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
-                                              agent.act_dim, agent.device)
+                                              agent.act_dim, agent.device, with_episode_returns=weigh_returns)
     elif agent.online_buffer.task_ids != offline.task_ids:
         raise ValueError("the offline buffer's tasks changed since this agent's online phase started")
+    elif weigh_returns and agent.online_buffer.episode_returns is None:
+        raise UserError("online_awac_advantage='episode_return' needs an online buffer that kept episode returns; "
+                        "this agent's online phase began without them: start the online phase again")
     online = agent.online_buffer
     envs = [setting.make_env() for _ in range(cfg.online_tasks_per_iter)]
     apart = resolve_encoder_buffer(cfg.encoder_buffer, family_of(envs[0])) in ("apart", "exploration")

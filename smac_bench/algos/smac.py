@@ -21,7 +21,9 @@ target and ``Q(s, a)``, so on two CPU cores they can run side by side (:meth:`SM
 :func:`~smac_bench.algos.halves.run_update_halves`).
 
 Online (self-supervised) phase: see :mod:`smac_bench.algos.online`; encoder and decoder are frozen,
-rewards of new transitions are the decoder's labels, the actor adds ``-online_reparam_weight * Q(s, a~)``.
+rewards of new transitions are the decoder's labels, the actor adds ``-online_reparam_weight * Q(s, a~)``;
+with ``online_awac_advantage="episode_return"`` its weights come from the online episodes' labelled returns
+(a departure from rlkit's ``rlkit/torch/smac/smac.py``, which weighs online data by the critic, for sawyer-manip).
 The networks, sampling and checkpoints live in :mod:`smac_bench.algos.latent_ac`.
 """
 
@@ -84,7 +86,10 @@ class SMACAgent(LatentActorCritic):
             (context_loss + critic_loss).backward()
             return {**stats, "critic_loss": critic_loss.detach(), "q_mean": q.detach().mean()}
 
-        returns = batch.episode_returns if not is_online and cfg.awac_advantage == "episode_return" else None
+        advantage = cfg.online_awac_advantage if is_online else cfg.awac_advantage
+        returns = batch.episode_returns if advantage == "episode_return" else None
+        if advantage == "episode_return" and returns is None:
+            raise ValueError("episode-return weights need every batch source to keep episode returns")
 
         def actor_half() -> Stats:
             actor_loss, stats = self.actor_loss(flat, z, q_data, is_online, returns)
@@ -115,7 +120,8 @@ class SMACAgent(LatentActorCritic):
         """AWAC: ``-sum_n w_n log pi(a_n | s_n, z)``, plus the entropy term and, online, ``-Q(s, a~)``.
 
         ``q_data`` brings ``min_j Q_j(s, a)`` at the dataset actions from the critic half; with
-        ``episode_returns`` (``[T, B, 1]``, ``awac_advantage="episode_return"`` offline) the weights come from them.
+        ``episode_returns`` (``[T, B, 1]``, ``awac_advantage`` / ``online_awac_advantage`` ``"episode_return"``) the
+        weights come from them.
         """
         cfg = self.config
         mean, log_std = self.policy(torch.cat([flat.obs, z], -1))

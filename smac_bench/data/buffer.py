@@ -47,6 +47,8 @@ class MultiTaskBuffer:
         capacity: transitions kept per task; older ones are overwritten when full.
         obs_dim / act_dim: sizes of an observation and an action.
         device: where the tensors live (sampling happens there too).
+        with_episode_returns: keep a per-row episode return, given to :meth:`add` with each row (online data
+            whose returns are known when it is stored); offline data computes them with :meth:`keep_episode_returns`.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class MultiTaskBuffer:
         obs_dim: int,
         act_dim: int,
         device: str | torch.device = "cpu",
+        with_episode_returns: bool = False,
     ) -> None:
         self.task_ids = [int(t) for t in task_ids]
         if len(set(self.task_ids)) != len(self.task_ids):
@@ -70,8 +73,9 @@ class MultiTaskBuffer:
         self.next_obs = zeros(k, c, obs_dim)
         self.terminals = zeros(k, c, 1)
         self.sizes = torch.zeros(k, dtype=torch.long, device=self.device)
-        self.episode_returns: torch.Tensor | None = None
-        """``[K, capacity, 1]`` per-row episode returns once :meth:`keep_episode_returns` ran (offline data)."""
+        self.episode_returns: torch.Tensor | None = zeros(k, c, 1) if with_episode_returns else None
+        """``[K, capacity, 1]`` per-row episode returns (``with_episode_returns``, or once :meth:`keep_episode_returns`
+        ran); else ``None``."""
         self._next = np.zeros(k, dtype=np.int64)  # ring-buffer write position per slot
         self._slot = {t: i for i, t in enumerate(self.task_ids)}
 
@@ -128,17 +132,21 @@ class MultiTaskBuffer:
         rewards: np.ndarray,
         next_obs: np.ndarray,
         terminals: np.ndarray,
+        episode_returns: np.ndarray | None = None,
     ) -> None:
-        """Append ``n`` transitions of one task (arrays with a leading dimension ``n``)."""
-        if self.episode_returns is not None:
-            raise ValueError("this buffer keeps episode returns (offline data); add online data to another buffer")
+        """Append ``n`` transitions of one task (arrays with a leading dimension ``n``); ``episode_returns``
+        (each row's episode return) exactly when the buffer keeps them."""
+        if (episode_returns is None) != (self.episode_returns is None):
+            raise ValueError("episode_returns must be given exactly when the buffer keeps them "
+                             "(MultiTaskBuffer(..., with_episode_returns=True))")
         slot = self.slot(task_id)
         values = [torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device) for v in
-                  (obs, actions, rewards, next_obs, terminals)]
+                  (obs, actions, rewards, next_obs, terminals, episode_returns) if v is not None]
         n = values[0].shape[0]
         pos = (self._next[slot] + np.arange(n)) % self.capacity
         index = torch.as_tensor(pos, device=self.device)
-        for name, v in zip(FIELDS, values, strict=True):
+        names = FIELDS + (("episode_returns",) if episode_returns is not None else ())
+        for name, v in zip(names, values, strict=True):
             getattr(self, name)[slot, index] = v.reshape(n, -1)
         self._next[slot] = (self._next[slot] + n) % self.capacity
         self.sizes[slot] = min(int(self.sizes[slot]) + n, self.capacity)
@@ -148,7 +156,7 @@ class MultiTaskBuffer:
         returns with the batch; returns ``self``.
 
         For buffers filled once in recording order (offline data: rows never wrap); episodes are found
-        by :func:`episode_starts`. Rows added afterwards would carry no return, so :meth:`add` refuses.
+        by :func:`episode_starts`. Rows added afterwards must bring their returns to :meth:`add`.
         """
         out = torch.zeros_like(self.rewards)
         for slot in range(len(self.task_ids)):
@@ -195,7 +203,7 @@ class MultiTaskBuffer:
         JSON-ready; the tensors suit ``safetensors``.
         """
         used = int(self.sizes.max()) if self.task_ids else 0
-        tensors = {name: getattr(self, name)[:, :used].contiguous() for name in FIELDS}
+        tensors = {name: getattr(self, name)[:, :used].contiguous() for name in self._stored_fields()}
         tensors["sizes"] = self.sizes.clone()
         meta = {"task_ids": list(self.task_ids), "capacity": self.capacity, "obs_dim": self.obs_dim,
                 "act_dim": self.act_dim, "next": [int(n) for n in self._next]}
@@ -205,13 +213,17 @@ class MultiTaskBuffer:
     def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict,
                    device: str | torch.device = "cpu") -> MultiTaskBuffer:
         """Rebuild the buffer that :meth:`state` described, on ``device``."""
-        buf = cls(meta["task_ids"], meta["capacity"], meta["obs_dim"], meta["act_dim"], device)
-        for name in FIELDS:
+        buf = cls(meta["task_ids"], meta["capacity"], meta["obs_dim"], meta["act_dim"], device,
+                  with_episode_returns="episode_returns" in tensors)
+        for name in buf._stored_fields():
             src = tensors[name]
             getattr(buf, name)[:, : src.shape[1]] = src.to(buf.device)
         buf.sizes.copy_(tensors["sizes"].to(buf.device))
         buf._next[:] = np.asarray(meta["next"], dtype=np.int64)
         return buf
+
+    def _stored_fields(self) -> tuple[str, ...]:
+        return FIELDS + (("episode_returns",) if self.episode_returns is not None else ())
 
     def to(self, device: str | torch.device) -> MultiTaskBuffer:
         """Move every tensor to ``device`` (in place); returns ``self``."""
