@@ -145,8 +145,7 @@ class MultiTaskBuffer:
         n = values[0].shape[0]
         pos = (self._next[slot] + np.arange(n)) % self.capacity
         index = torch.as_tensor(pos, device=self.device)
-        names = FIELDS + (("episode_returns",) if episode_returns is not None else ())
-        for name, v in zip(names, values, strict=True):
+        for name, v in zip(self._stored_fields(), values, strict=True):
             getattr(self, name)[slot, index] = v.reshape(n, -1)
         self._next[slot] = (self._next[slot] + n) % self.capacity
         self.sizes[slot] = min(int(self.sizes[slot]) + n, self.capacity)
