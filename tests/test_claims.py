@@ -57,3 +57,23 @@ def test_the_zshift_half_of_claim_c_reads_each_smac_runs_claim3_csv(tmp_path):
     assert kl.low < kl.estimate and kl.high == pytest.approx(0.2) and not kl.holds
     without = claims_table(pd.DataFrame(rows), {}, reps=2000)
     assert "SMAC within/between KL, online end - offline end" not in set(without["what"])
+
+
+def test_claims_on_training_tasks_success_read_only_those_rows():
+    """A sparse-reward family: held-out scores tie at 0, training-task success with offline context differs."""
+    rows = []
+    for seed, (smac, pearl) in enumerate([(0.75, 0.0), (0.5, 0.25), (1.0, 0.0)]):
+        for algo, online in (("smac", smac), ("offline-pearl", pearl)):
+            held_out = _rows(algo, seed, -200, -200)
+            training = [{**r, "context_source": "offline", "split": "train", "return": 0.0,
+                         "success": online if r["phase"] == "online" else 0.0}
+                        for r in _rows(algo, seed, 0, 0)]
+            rows += [{**r, "success": 0.0} for r in held_out] + training
+    df = pd.DataFrame(rows)
+    headline = claims_table(df, {}, reps=2000).set_index("what").loc["SMAC - offline PEARL (online end)"]
+    assert headline.estimate == 0 and not headline.holds
+    table = claims_table(df, {}, reps=2000, context="offline", metric="success").set_index("what")
+    a = table.loc["SMAC - offline PEARL (online end)"]
+    assert a.estimate == pytest.approx(75.0 - 25.0 / 3) and a.holds  # SMAC 75, 50, 100 %; PEARL 0, 25, 0 %
+    with pytest.raises(ValueError, match="context must be one of"):
+        claims_table(df, {}, context="held-out")

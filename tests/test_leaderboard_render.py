@@ -111,3 +111,17 @@ def test_page_in_headless_chromium(board_root, tmp_path):
     assert re.findall(r'<tr data-method="([^"]+)"', dom) == ["Better Method", "Fixture Method", "Worse Method"]
     dom = _dump_dom(_chromium(), url + "#sort=iqm:asc", tmp_path / "profile")
     assert re.findall(r'<tr data-method="([^"]+)"', dom) == ["Worse Method", "Fixture Method", "Better Method"]
+
+
+def test_ties_on_iqm_and_ci_are_broken_by_the_mean():
+    from types import SimpleNamespace
+
+    from smac_bench.leaderboard.render import rank_key
+
+    def entry(method, iqm, low, mean):
+        return SimpleNamespace(iqm=iqm, ci=(low, low + 1), mean=mean, meta={"method": method})
+
+    # a sparse-reward domain: IQM 0 for every entry, the mean (the rare successes) tells them apart
+    entries = [entry("A", 0.0, 0.0, 2.2), entry("B", 0.0, 0.0, 13.1), entry("C", 0.0, 0.0, 0.1),
+               entry("D", 1.0, 0.0, 0.0)]
+    assert [e.meta["method"] for e in sorted(entries, key=rank_key)] == ["D", "B", "A", "C"]

@@ -14,6 +14,11 @@ paired by seed, the rest unpaired:
   and its z-shift half, given the runs' ``zshift_claim3.csv`` (``smac-bench analyze zshift``): the
   within-task KL between exploration- and offline-context posteriors, normalised by the between-task
   KL, at the online end minus the offline end, paired: holds when the interval lies below 0.
+
+The same comparisons can be read on training tasks with offline context (``context="offline"``) and on
+success rates in percent (``metric="success"``): for sparse-reward families (sawyer-manip), where the
+headline score sits at 0 for every agent, they say where the agents do differ; the headline stays the
+held-out, exploration-context score.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 HEADLINE = "exploration"
+CONTEXT_SPLITS = {"exploration": "test", "offline": "train"}
+"""The split each context source is evaluated on (protocol v2)."""
+METRICS = ("score", "success")
 CLAIM3_FILE = "zshift_claim3.csv"
 
 
@@ -41,15 +49,20 @@ class Comparison:
     holds: bool
 
 
-def seed_scores(df: pd.DataFrame, algo: str, point: str, refs: dict[str, tuple[float, float]]) -> pd.Series:
-    """Per-seed mean headline score of ``algo`` at ``point`` (``"offline end"`` or ``"online end"``)."""
-    rows = df[(df["algo"] == algo) & (df["context_source"] == HEADLINE) & (df["split"] == "test")]
+def seed_scores(df: pd.DataFrame, algo: str, point: str, refs: dict[str, tuple[float, float]],
+                context: str = HEADLINE, metric: str = "score") -> pd.Series:
+    """Per-seed mean score (or success rate in percent, ``metric="success"``) of ``algo`` at ``point``
+    (``"offline end"`` or ``"online end"``) with ``context`` (``"exploration"``: held-out tasks, the headline;
+    ``"offline"``: training tasks)."""
+    rows = df[(df["algo"] == algo) & (df["context_source"] == context) & (df["split"] == CONTEXT_SPLITS[context])]
     phase = "offline" if point == "offline end" else "online"
     rows = rows[rows["phase"] == phase]
     if rows.empty:
         return pd.Series(dtype=float)
     last = rows.groupby("seed")["train_step"].transform("max")
     rows = rows[rows["train_step"] == last]
+    if metric == "success":
+        return 100 * rows.groupby("seed")["success"].mean()
     scores = rows.groupby(["seed", "env"])["return"].mean().reset_index()
     if refs:
         lo_hi = scores["env"].map(refs)
@@ -99,16 +112,21 @@ def kl_ratio_by_seed(claim3: pd.DataFrame, checkpoint: str) -> pd.Series:
 
 
 def claims_table(df: pd.DataFrame, refs: dict[str, tuple[float, float]], reps: int = 10_000,
-                 claim3: pd.DataFrame | None = None) -> pd.DataFrame:
+                 claim3: pd.DataFrame | None = None, context: str = HEADLINE, metric: str = "score") -> pd.DataFrame:
     """One row per comparison the three claims rest on; ``holds`` as the module docstring says.
 
     ``claim3``: the SMAC runs' z-shift rows (:func:`load_claim3`); without them claim (c) is tested
-    on scores only.
+    on scores only. ``context`` and ``metric``: what :func:`seed_scores` reads (the headline by default).
     """
-    smac_on, smac_off = seed_scores(df, "smac", "online end", refs), seed_scores(df, "smac", "offline end", refs)
-    oracle_on = seed_scores(df, "oracle", "online end", refs)
-    oracle_off = seed_scores(df, "oracle", "offline end", refs)
-    pearl = seed_scores(df, "offline-pearl", "online end", refs)
+    if context not in CONTEXT_SPLITS or metric not in METRICS:
+        raise ValueError(f"context must be one of {sorted(CONTEXT_SPLITS)} and metric one of {METRICS}")
+
+    def scores(algo: str, point: str) -> pd.Series:
+        return seed_scores(df, algo, point, refs, context, metric)
+
+    smac_on, smac_off = scores("smac", "online end"), scores("smac", "offline end")
+    oracle_on, oracle_off = scores("oracle", "online end"), scores("oracle", "offline end")
+    pearl = scores("offline-pearl", "online end")
     out: list[Comparison] = []
     if len(smac_on) and len(pearl):
         est, lo, hi = unpaired_difference(smac_on, pearl, reps)

@@ -105,18 +105,28 @@ def register(app: typer.Typer) -> None:
                                               "offline PEARL on one family."),
         csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
         reps: int = typer.Option(10_000, help="Bootstrap replicates (whole seeds resampled)."),
+        context: str = typer.Option("exploration", help="exploration: held-out tasks, the headline; offline: "
+                                    "training tasks with offline context."),
+        metric: str = typer.Option("score", help="score: normalised return; success: success rate in percent."),
     ) -> None:
         """The paper's claims: (a) SMAC > offline PEARL, (b) SMAC ~ oracle, (c) online gain (and, where
         `analyze zshift` wrote zshift_claim3.csv, the z-shift closing); 95% CIs over seeds."""
-        from smac_bench.analysis.claims import claims_table, load_claim3
+        from smac_bench.analysis.claims import CONTEXT_SPLITS, METRICS, claims_table, load_claim3
+
+        if context not in CONTEXT_SPLITS:
+            raise UserError(f"--context must be one of {', '.join(CONTEXT_SPLITS)}, not {context!r}")
+        if metric not in METRICS:
+            raise UserError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
         from smac_bench.harness.results import find_run_dirs
         from smac_bench.utils.io import atomic_write_text
 
         df, refs = _runs_and_references(run_dirs, reps, csv)
-        table = claims_table(df, refs, reps=reps, claim3=load_claim3(find_run_dirs(run_dirs)))
+        table = claims_table(df, refs, reps=reps, claim3=load_claim3(find_run_dirs(run_dirs)), context=context,
+                             metric=metric)
         if table.empty:
             raise UserError("no SMAC, oracle or offline PEARL runs to compare in these folders")
-        _print_tables(table.round(2), f"claims (protocol {df['protocol'].iloc[0]}, headline exploration score)")
+        what = "headline exploration score" if (context, metric) == ("exploration", "score") else f"{context} {metric}"
+        _print_tables(table.round(2), f"claims (protocol {df['protocol'].iloc[0]}, {what})")
         if csv:
             atomic_write_text(csv, table.to_csv(index=False))
             console.print(f"wrote {csv}", markup=False)

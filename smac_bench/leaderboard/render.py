@@ -3,7 +3,8 @@
 Every submission under ``<root>/submissions/`` is validated again and its aggregates recomputed
 from raw episodes; invalid folders are listed, never ranked. Entries are grouped by domain
 (task family + dataset) and ranked by IQM (normalised when the dataset has reference scores)
-with stratified-bootstrap 95% CIs. The page is one self-contained file: the table sorts with a
+with stratified-bootstrap 95% CIs (ties: the CI's low end, then the mean). The page is one
+self-contained file: the table sorts with a
 few lines of inline JS, plots are embedded PNGs, and every submitted string is escaped for the
 output it lands in (HTML, Markdown, URLs). ✓ comes from the ledger ``<root>/verified.json`` alone;
 a submission whose files repeat another's (same ``submission.json`` or same ``episodes.csv``) is
@@ -41,13 +42,21 @@ class Board:
     rejected: list[tuple[str, str]]
 
 
+def rank_key(entry: Entry) -> tuple:
+    """Sort key of a domain's entries: IQM, then the CI's low end, then the mean (all descending), then the name.
+
+    Ties on IQM are common where the reward is sparse (sawyer-manip: most final episodes score -200, IQM 0).
+    """
+    return -entry.iqm, -entry.ci[0], -entry.mean, entry.meta["method"]
+
+
 def shown_name(name: str) -> str:
     """A folder name as ASCII: non-UTF-8 bytes, bidi overrides and control characters escaped."""
     return name.encode("ascii", "backslashreplace").decode("ascii") if not S.SAFE_NAME.match(name) else name
 
 
 def collect(root: str | os.PathLike[str] = "leaderboard", **validate_kwargs: Any) -> Board:
-    """Validate every ``<root>/submissions/*`` folder; rank each domain by IQM (then CI low end)."""
+    """Validate every ``<root>/submissions/*`` folder; rank each domain by IQM (then CI low end, then mean)."""
     folder = Path(root) / "submissions"
     ledger = read_ledger(root)
     domains: dict[tuple[str, str], list[Entry]] = {}
@@ -75,7 +84,7 @@ def collect(root: str | os.PathLike[str] = "leaderboard", **validate_kwargs: Any
             key = (entry.meta["env"], entry.meta["dataset"]["id"], entry.meta["protocol"])
             domains.setdefault(key, []).append(entry)
     for entries in domains.values():
-        entries.sort(key=lambda e: (-e.iqm, -e.ci[0], e.meta["method"]))
+        entries.sort(key=rank_key)
     return Board(domains=dict(sorted(domains.items())), rejected=rejected)
 
 
@@ -126,7 +135,8 @@ def render_markdown(board: Board) -> str:
         "context on the held-out test tasks); each table holds one dataset and one protocol (v1 or v2: "
         "entries of different protocols are never ranked together). Entries are ranked by the interquartile mean (IQM) "
         "over all seed × task scores, normalised with the dataset's reference scores; the 95% confidence "
-        "interval is a stratified bootstrap over seeds. ✓ = checkpoints re-evaluated by `smac-bench leaderboard "
+        "interval is a stratified bootstrap over seeds; ties go to the higher CI low end, then the higher mean. "
+        "✓ = checkpoints re-evaluated by `smac-bench leaderboard "
         "verify` on evaluation seeds the submitter did not choose, and the scores agreed.",
         "",
         "How to submit: see [the submission guide](#submitting). The sortable page with plots is `index.html`.",
