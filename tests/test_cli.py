@@ -34,3 +34,17 @@ def test_import_is_quiet():
     out = subprocess.run([sys.executable, "-W", "error", "-c", "import smac_bench"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "" and out.stderr == ""
+
+
+def test_claims_read_training_success_and_refuse_a_metric_the_runs_lack():
+    from pathlib import Path
+
+    baselines = Path(__file__).parents[1] / "baselines"
+    out = _cli("analyze", "claims", str(baselines / "sawyer-manip-standard"), "--context", "offline",
+               "--metric", "success", "--reps", "500")
+    assert out.returncode == 0, out.stderr
+    assert "offline success" in out.stdout and "True" in out.stdout  # SMAC beats offline PEARL on training tasks
+    out = _cli("analyze", "claims", str(baselines / "cheetah-vel-standard"), "--metric", "success")
+    assert out.returncode != 0 and "record no success" in out.stderr and "Traceback" not in out.stderr
+    out = _cli("analyze", "claims", str(baselines / "cheetah-vel-standard"), "--context", "held-out")
+    assert out.returncode != 0 and "--context must be one of exploration, offline" in out.stderr

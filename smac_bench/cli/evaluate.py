@@ -121,6 +121,8 @@ def register(app: typer.Typer) -> None:
         from smac_bench.utils.io import atomic_write_text
 
         df, refs = _runs_and_references(run_dirs, reps, csv)
+        if metric == "success" and df["success"].isna().all():
+            raise UserError("these runs record no success (their family has none): use --metric score")
         table = claims_table(df, refs, reps=reps, claim3=load_claim3(find_run_dirs(run_dirs)), context=context,
                              metric=metric)
         if table.empty:
