@@ -41,7 +41,7 @@ from smac_bench.algos import losses
 from smac_bench.algos.base import OnlineSetting
 from smac_bench.algos.config import SMACConfig, resolve_encoder_buffer
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.data.buffer import MultiTaskBuffer, episode_totals
 from smac_bench.errors import UserError
 
 
@@ -68,11 +68,16 @@ class Rollout:
     labels: np.ndarray | None = None
 
     def labelled_returns(self) -> np.ndarray:
-        """``[N, 1]`` each row's episode return under :attr:`labels` (an episode cut at the budget: its rows' sum)."""
+        """``[N, 1]`` each row's episode return under :attr:`labels` (an episode cut at the budget: its rows' sum).
+
+        An episode's rows are contiguous (env by env, in step order), so it starts where the id changes.
+        """
         assert self.labels is not None
-        _, episode = np.unique(self.episode_ids, return_inverse=True)
-        totals = np.bincount(episode, weights=self.labels.reshape(-1).astype(np.float64))
-        return totals[episode].astype(np.float32)[:, None]
+        ids = torch.as_tensor(self.episode_ids)
+        starts = torch.ones(len(ids), dtype=torch.bool)
+        starts[1:] = ids[1:] != ids[:-1]
+        episode, totals = episode_totals(torch.as_tensor(self.labels), starts)
+        return totals[episode].numpy().astype(np.float32)[:, None]
 
 
 class OnlineLearner(Protocol):
