@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from smac_bench.analysis.claims import claims_table, paired_difference, unpaired_difference
+from smac_bench.errors import UserError
 
 
 def _rows(algo: str, seed: int, offline: float, online: float) -> list[dict]:
@@ -75,5 +76,5 @@ def test_claims_on_training_tasks_success_read_only_those_rows():
     table = claims_table(df, {}, reps=2000, context="offline", metric="success").set_index("what")
     a = table.loc["SMAC - offline PEARL (online end)"]
     assert a.estimate == pytest.approx(75.0 - 25.0 / 3) and a.holds  # SMAC 75, 50, 100 %; PEARL 0, 25, 0 %
-    with pytest.raises(ValueError, match="context must be one of"):
+    with pytest.raises(UserError, match="context must be one of"):
         claims_table(df, {}, context="held-out")

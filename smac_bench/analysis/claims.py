@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from smac_bench.errors import UserError
+
 HEADLINE = "exploration"
 CONTEXT_SPLITS = {"exploration": "test", "offline": "train"}
 """The split each context source is evaluated on (protocol v2)."""
@@ -118,8 +120,12 @@ def claims_table(df: pd.DataFrame, refs: dict[str, tuple[float, float]], reps: i
     ``claim3``: the SMAC runs' z-shift rows (:func:`load_claim3`); without them claim (c) is tested
     on scores only. ``context`` and ``metric``: what :func:`seed_scores` reads (the headline by default).
     """
-    if context not in CONTEXT_SPLITS or metric not in METRICS:
-        raise ValueError(f"context must be one of {sorted(CONTEXT_SPLITS)} and metric one of {METRICS}")
+    if context not in CONTEXT_SPLITS:
+        raise UserError(f"--context must be one of {', '.join(CONTEXT_SPLITS)}, not {context!r}")
+    if metric not in METRICS:
+        raise UserError(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    if metric == "success" and df["success"].isna().all():
+        raise UserError("these runs record no success (their family has none): use --metric score")
 
     def scores(algo: str, point: str) -> pd.Series:
         return seed_scores(df, algo, point, refs, context, metric)

@@ -4,11 +4,11 @@ Every submission under ``<root>/submissions/`` is validated again and its aggreg
 from raw episodes; invalid folders are listed, never ranked. Entries are grouped by domain
 (task family + dataset) and ranked by IQM (normalised when the dataset has reference scores)
 with stratified-bootstrap 95% CIs (ties: the CI's low end, then the mean). The page is one
-self-contained file: the table sorts with a
-few lines of inline JS, plots are embedded PNGs, and every submitted string is escaped for the
-output it lands in (HTML, Markdown, URLs). ✓ comes from the ledger ``<root>/verified.json`` alone;
-a submission whose files repeat another's (same ``submission.json`` or same ``episodes.csv``) is
-ranked once. Only ``<root>/README.md`` and ``<root>/index.html`` are written.
+self-contained file: the table sorts with a few lines of inline JS, plots are embedded PNGs, and
+every submitted string is escaped for the output it lands in (HTML, Markdown, URLs). ✓ comes from
+the ledger ``<root>/verified.json`` alone; a submission whose files repeat another's (same
+``submission.json`` or same ``episodes.csv``) is ranked once. Only ``<root>/README.md`` and
+``<root>/index.html`` are written.
 """
 
 from __future__ import annotations
