@@ -45,6 +45,7 @@ from smac_bench.algos import checkpoint
 from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import config_from_dict, config_to_dict
 from smac_bench.algos.exploration import ExplorationPolicy
+from smac_bench.algos.inputs import POLICY_INPUTS, policy_inputs
 from smac_bench.algos.networks import mlp
 from smac_bench.data.buffer import MultiTaskBuffer, episode_starts, episode_totals
 from smac_bench.errors import UserError
@@ -58,6 +59,9 @@ class BCConfig:
 
     policy_hidden: tuple[int, ...] = (256, 256)
     """Hidden widths of ``mu`` (input: the observation, and for ``bc-task`` the task's features)."""
+    policy_inputs: str = "observation"
+    """What ``mu`` sees of an observation (:data:`~smac_bench.algos.inputs.POLICY_INPUTS`); with
+    ``"hand-relative"``, ``bc-task``'s told goal point becomes an offset from the hand too."""
     lr: float = 1e-3
     """Adam learning rate (3e-4 fit the early steps of Sawyer's episodes a third worse in 2,000 updates)."""
     meta_batch: int = 16
@@ -103,8 +107,12 @@ def coerce_bc_config(config: Any) -> BCConfig:
         out = config_from_dict(dict(config), BCConfig)
     else:
         raise UserError(f"expected a BCConfig (or a dict of its fields), got {type(config).__name__}")
+    if out.policy_inputs not in POLICY_INPUTS:
+        raise UserError(f"BCConfig.policy_inputs must be one of {', '.join(POLICY_INPUTS)}, not {out.policy_inputs!r}")
     for f in fields(out):
         values = getattr(out, f.name)
+        if isinstance(values, str):
+            continue
         if any(v <= 0 for v in (values if isinstance(values, tuple) else (values,))):
             raise UserError(f"BCConfig.{f.name} must be positive, got {values}")
     if out.top_fraction > 1:
@@ -193,6 +201,7 @@ class BCAgent(Agent):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(self.seed, "init"))
             policy = mlp(self.obs_dim + feature_dim, self.config.policy_hidden, self.act_dim)
+        self.inputs = policy_inputs(self.config.policy_inputs, self.obs_dim, told_goal=self.told_task)
         self.policy = policy.to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.lr,
                                           fused=self.device.type in ("cpu", "cuda"))
@@ -232,7 +241,7 @@ class BCAgent(Agent):
             n = counts[slots, None]
             picked = rows[slots[:, None], torch.minimum((u * n).long(), n - 1)]  # uniform over a task's cloned rows
             obs, actions = buffer.obs[slots[:, None], picked], buffer.actions[slots[:, None], picked]
-            predicted = torch.tanh(policy(conditioned_inputs(obs, table[slots])))
+            predicted = torch.tanh(policy(self.inputs(conditioned_inputs(obs, table[slots]))))
             loss = bc_loss(predicted, actions.reshape(predicted.shape))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -259,7 +268,7 @@ class BCAgent(Agent):
         if obs_t.dim() != 2 or obs_t.shape[1] != self.obs_dim or tuple(z.shape) != (obs_t.shape[0], self.latent_dim):
             raise ValueError(f"act expects obs [N, {self.obs_dim}] and z [N, {self.latent_dim}], "
                              f"got {list(obs_t.shape)} and {list(z.shape)}")
-        mean = torch.tanh(policy(torch.cat([obs_t, z], -1)))
+        mean = torch.tanh(policy(self.inputs(torch.cat([obs_t, z], -1))))
         if deterministic:
             return mean.cpu().numpy()
         noise = torch.randn(mean.shape, device=self.device, generator=self.act_generator)
@@ -316,6 +325,7 @@ class BCAgent(Agent):
             raise UserError(f"{directory} is a {state.get('kind')!r} checkpoint, not {kind!r}: load it with {other}")
         if _sha256(weights) != state.get("weights_sha256"):
             raise UserError(f"{directory}: {weights.name} does not match {state_file.name} (interrupted save?)")
+        state["config"] = checkpoint.config_as_recorded(state.get("config"), self.config)
         expected = {"format_version": self.FORMAT_VERSION, "agent": self.name, "obs_dim": self.obs_dim,
                     "act_dim": self.act_dim, "config": config_to_dict(self.config)}
         for key, value in expected.items():

@@ -122,6 +122,15 @@ def save_agent(agent: Checkpointable, directory: str | Path) -> None:
     atomic_write_json(directory / STATE, state)
 
 
+def config_as_recorded(recorded: Any, config: Any) -> Any:
+    """A checkpoint's recorded config (a dict) with the fields added to ``config``'s class since it was written
+    filled in with their defaults: the checkpoint was made with those. Anything else is returned as it is."""
+    defaults = config_to_dict(type(config)())
+    if isinstance(recorded, dict) and set(recorded) <= set(defaults):
+        return {**defaults, **recorded}
+    return recorded
+
+
 def _checked_state(agent: Checkpointable, directory: Path) -> dict[str, Any]:
     """``state.json`` of a checkpoint made for exactly this agent's name, dims and config, weights intact."""
     if not (directory / STATE).is_file() or not (directory / WEIGHTS).is_file():
@@ -131,13 +140,9 @@ def _checked_state(agent: Checkpointable, directory: Path) -> dict[str, Any]:
         raise UserError(f"{directory}: checkpoint format {state.get('format_version')} is not {FORMAT_VERSION}")
     if _sha256(directory / WEIGHTS) != state["weights_sha256"]:
         raise UserError(f"{directory}: {WEIGHTS} does not match {STATE} (interrupted save?); use another checkpoint")
-    config = config_to_dict(agent.config)
-    # Fields added to the config after a checkpoint was written are absent from its state: they take
-    # this agent's values; every field the checkpoint recorded must match.
-    recorded = state.get("config")
-    if isinstance(recorded, dict) and set(recorded) <= set(config):
-        state["config"] = {**config, **recorded}
-    expected = {"agent": agent.name, "obs_dim": agent.obs_dim, "act_dim": agent.act_dim, "config": config}
+    state["config"] = config_as_recorded(state.get("config"), agent.config)
+    expected = {"agent": agent.name, "obs_dim": agent.obs_dim, "act_dim": agent.act_dim,
+                "config": config_to_dict(agent.config)}
     for key, value in expected.items():
         if state[key] != value:
             raise UserError(f"{directory}: checkpoint {key} is {state[key]!r}, this agent has {value!r}; "

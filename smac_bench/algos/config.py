@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
+from smac_bench.algos.inputs import POLICY_INPUTS
 from smac_bench.errors import UserError
 
 
@@ -41,6 +42,9 @@ class LatentACConfig:
     """Hidden widths of the tanh-Gaussian policy ``pi(a | s, z)``."""
     critic_hidden: tuple[int, ...] = (300, 300, 300)
     """Hidden widths of each of the twin critics ``Q_j(s, a, z)`` (and their target copies)."""
+    policy_inputs: str = "observation"
+    """What the policy sees of an observation (:data:`~smac_bench.algos.inputs.POLICY_INPUTS`); critics,
+    encoder and decoder always read the observation itself."""
     policy_lr: float = 3e-4
     """Adam learning rate of the policy."""
     critic_lr: float = 3e-4
@@ -282,6 +286,9 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         if (isinstance(v, int) and not isinstance(v, bool) and v <= 0
                 and f.name not in ("online_posterior_steps", "exploration_resample_period")):
             raise UserError(f"{cls.__name__}.{f.name} must be positive, got {v}")
+    if out.policy_inputs not in POLICY_INPUTS:
+        raise UserError(f"{cls.__name__}.policy_inputs must be one of {', '.join(POLICY_INPUTS)}, "
+                        f"not {out.policy_inputs!r}")
     if out.exploration_resample_period < 0:
         period = out.exploration_resample_period
         raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")

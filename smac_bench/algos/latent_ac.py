@@ -35,6 +35,7 @@ from smac_bench.algos.base import Agent, OnlineSetting
 from smac_bench.algos.config import LatentACConfig, coerce_config
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
 from smac_bench.algos.exploration import ExplorationPolicy
+from smac_bench.algos.inputs import policy_inputs
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.algos.online import Rollout
 from smac_bench.data import buffer as buffers
@@ -78,7 +79,8 @@ class LatentActorCritic(Agent):
             self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim)
             self.decoder = (RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden)
                             if self.uses_decoder else None)
-            self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim)
+            self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim,
+                                             inputs=policy_inputs(cfg.policy_inputs, self.obs_dim))
             self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         for module in self.modules().values():

@@ -104,14 +104,17 @@ class TanhGaussianPolicy(nn.Module):
     ``log_std`` is clamped to ``[LOG_STD_MIN, LOG_STD_MAX]``. Actions lie in ``(-1, 1)``.
     """
 
-    def __init__(self, in_dim: int, hidden: Sequence[int], act_dim: int, last_init: float = 1e-3) -> None:
+    def __init__(self, in_dim: int, hidden: Sequence[int], act_dim: int, last_init: float = 1e-3,
+                 inputs: nn.Module | None = None) -> None:
         super().__init__()
         self.act_dim = act_dim
+        self.inputs = inputs if inputs is not None else nn.Identity()
+        """A parameter-free transform of ``x`` before the first layer (:mod:`smac_bench.algos.inputs`)."""
         self.net = init_last_layer_(mlp(in_dim, hidden, 2 * act_dim, inplace_relu), last_init)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mean, log_std)`` of the pre-tanh Gaussian, each ``[..., act_dim]``."""
-        mean, log_std = self.net(x).chunk(2, dim=-1)
+        mean, log_std = self.net(self.inputs(x)).chunk(2, dim=-1)
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
 

@@ -1,0 +1,31 @@
+"""One sawyer-manip run at the ``standard`` schedule with agent settings overridden (issue #18 probes).
+
+The agent's config is the one ``smac-bench evaluate`` would use (preset and family settings), with the JSON
+overrides applied on top; the run folder's ``config.json`` records the result. Resumable: a rerun continues.
+
+    python baselines/sawyer-manip-remedies/run_with.py bc-task 0 OUT '{"policy_inputs": "hand-relative"}'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from smac_bench.algos.base import agent_config
+from smac_bench.harness.config import RunConfig, schedule_preset
+from smac_bench.harness.run import run_experiment
+
+FAMILY, PRESET = "sawyer-manip", "standard"
+
+
+def main(algo: str, seed: int, out: str, overrides: dict) -> None:
+    config = dataclasses.replace(agent_config(algo, PRESET, FAMILY), **overrides)
+    cfg = RunConfig(algo=algo, env=FAMILY, seed=seed, preset=PRESET, out=Path(out),
+                    schedule=schedule_preset(PRESET, FAMILY), agent_config=config)
+    run_experiment(cfg, resume=True, torch_threads=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4]) if len(sys.argv) > 4 else {})

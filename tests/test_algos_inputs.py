@@ -1,0 +1,133 @@
+"""Policy inputs (issue #18): Sawyer's hand-relative observation transform, its checks and its checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from smac_bench.algos import agent_config, make_agent
+from smac_bench.algos.bc import coerce_bc_config
+from smac_bench.algos.config import coerce_config
+from smac_bench.algos.inputs import HAND_RELATIVE_CLIP, policy_inputs
+from smac_bench.algos.networks import TanhGaussianPolicy
+from smac_bench.envs.sawyer.env import OBS_DIM, SLOT_START
+from smac_bench.errors import UserError
+
+LATENT = 3
+
+
+def _obs(rng: np.random.Generator, n: int = 8) -> torch.Tensor:
+    """Sawyer-shaped observations: hand anywhere, button and puck present 2-30 cm from it, drawer and tray absent."""
+    obs = torch.zeros(n, OBS_DIM)
+    hand = rng.uniform([-0.4, 0.4, 0.05, 0.0], [0.4, 0.8, 0.3, 1.0], (n, 4))
+    obs[:, 0:4] = torch.as_tensor(hand, dtype=torch.float32)
+    for kind in ("button", "puck"):
+        s = SLOT_START[kind]
+        obs[:, s] = 1.0
+        direction = rng.normal(size=(n, 3))
+        offset = direction / np.linalg.norm(direction, axis=1, keepdims=True) * rng.uniform(0.02, 0.3, (n, 1))
+        obs[:, s + 1:s + 4] = obs[:, 0:3] + torch.as_tensor(offset, dtype=torch.float32)
+        obs[:, s + 4:s + 7] = torch.as_tensor(rng.uniform(-1, 1, (n, 3)), dtype=torch.float32)
+    return obs
+
+
+def test_object_positions_become_clipped_offsets_from_the_hand_and_the_rest_passes_through():
+    obs = _obs(np.random.default_rng(0))
+    z = torch.randn(len(obs), LATENT)
+    out = policy_inputs("hand-relative", OBS_DIM)(torch.cat([obs, z], -1))
+    assert out.shape == (len(obs), OBS_DIM + LATENT)
+    torch.testing.assert_close(out[:, OBS_DIM:], z)  # z untouched
+    torch.testing.assert_close(out[:, 0:4], obs[:, 0:4])  # hand and gripper absolute
+    for kind, s in SLOT_START.items():
+        offset, d = out[:, s + 1:s + 4], obs[:, s + 1:s + 4] - obs[:, 0:3]
+        torch.testing.assert_close(out[:, [s, s + 4, s + 5, s + 6]], obs[:, [s, s + 4, s + 5, s + 6]])
+        if kind in ("drawer", "tray"):  # absent: all zeros stay zeros
+            assert not out[:, s:s + 7].any()
+            continue
+        length = d.norm(dim=-1)
+        torch.testing.assert_close(offset.norm(dim=-1), length.clamp(max=HAND_RELATIVE_CLIP))
+        torch.testing.assert_close(torch.nn.functional.cosine_similarity(offset, d), torch.ones(len(obs)))
+    assert (out[:, SLOT_START["button"] + 1:SLOT_START["button"] + 4].norm(dim=-1) < HAND_RELATIVE_CLIP - 1e-6).any()
+
+
+def test_moving_the_hand_and_every_object_together_changes_only_the_hands_own_numbers():
+    obs = _obs(np.random.default_rng(1))
+    shifted = obs.clone()
+    shift = torch.tensor([0.3, -0.2, 0.05])
+    shifted[:, 0:3] += shift
+    for kind in ("button", "puck"):
+        shifted[:, SLOT_START[kind] + 1:SLOT_START[kind] + 4] += shift
+    transform = policy_inputs("hand-relative", OBS_DIM)
+    a, b = transform(obs), transform(shifted)
+    torch.testing.assert_close(a[:, 3:], b[:, 3:])
+    assert not torch.allclose(a[:, :3], b[:, :3])
+
+
+def test_a_told_goal_becomes_an_offset_and_an_absent_goal_stays_zero():
+    obs = _obs(np.random.default_rng(2), 2)
+    aim = torch.zeros(2, 6)
+    goal = torch.stack([obs[0, 0:3] + torch.tensor([0.0, 0.0, 0.04]), torch.zeros(3)])
+    out = policy_inputs("hand-relative", OBS_DIM, told_goal=True)(torch.cat([obs, aim, goal], -1))
+    torch.testing.assert_close(out[0, -3:], torch.tensor([0.0, 0.0, 0.04]))
+    assert not out[1, -3:].any()
+
+
+def test_the_plain_observation_is_the_identity_and_misfits_are_one_line_errors():
+    x = torch.randn(4, 10)
+    assert torch.equal(policy_inputs("observation", 7)(x), x)
+    with pytest.raises(UserError, match="must be one of observation, hand-relative"):
+        policy_inputs("egocentric", OBS_DIM)
+    with pytest.raises(UserError, match="reads Sawyer observations .* use policy_inputs='observation'"):
+        policy_inputs("hand-relative", 17)
+    with pytest.raises(UserError, match="SMACConfig.policy_inputs must be one of"):
+        smac = agent_config("smac", "smoke")
+        coerce_config(dataclasses.replace(smac, policy_inputs="raw"), type(smac))
+    with pytest.raises(UserError, match="BCConfig.policy_inputs must be one of"):
+        coerce_bc_config({"policy_inputs": "raw"})
+    with pytest.raises(UserError, match="reads Sawyer observations"):
+        make_agent("smac", 17, 6, dataclasses.replace(smac, policy_inputs="hand-relative"), seed=0)
+
+
+def test_the_transform_has_no_weights_so_a_policys_checkpoint_keys_do_not_change():
+    plain = TanhGaussianPolicy(OBS_DIM + LATENT, (16,), 4)
+    relative = TanhGaussianPolicy(OBS_DIM + LATENT, (16,), 4, inputs=policy_inputs("hand-relative", OBS_DIM))
+    assert plain.state_dict().keys() == relative.state_dict().keys()
+    relative.load_state_dict(plain.state_dict())
+    obs = _obs(np.random.default_rng(3))
+    x = torch.cat([obs, torch.zeros(len(obs), LATENT)], -1)
+    assert not torch.allclose(plain(x)[0], relative(x)[0])  # same weights, other inputs
+
+
+@pytest.mark.parametrize("name", ["smac", "bc"])
+def test_an_agent_with_hand_relative_inputs_acts_on_what_the_transform_shows(name):
+    config = dataclasses.replace(agent_config(name, "smoke"), policy_inputs="hand-relative")
+    agent = make_agent(name, OBS_DIM, 4, config, seed=0)
+    obs = _obs(np.random.default_rng(4), 4)
+    z = agent.prior(4).mean
+    far = obs.clone()  # the puck twice as far along the same direction, beyond the clip: nothing changes
+    s = SLOT_START["puck"]
+    far[:, s + 1:s + 4] = obs[:, 0:3] + 2 * (obs[:, s + 1:s + 4] - obs[:, 0:3])
+    beyond = (obs[:, s + 1:s + 4] - obs[:, 0:3]).norm(dim=-1) > HAND_RELATIVE_CLIP
+    a, b = agent.act(obs.numpy(), z, True), agent.act(far.numpy(), z, True)
+    np.testing.assert_allclose(a[beyond.numpy()], b[beyond.numpy()], atol=1e-6)
+    plain = make_agent(name, OBS_DIM, 4, agent_config(name, "smoke"), seed=0)
+    near_plain, far_plain = plain.act(obs.numpy(), z, True), plain.act(far.numpy(), z, True)
+    assert not np.allclose(near_plain[beyond.numpy()], far_plain[beyond.numpy()])
+
+
+@pytest.mark.parametrize("name", ["smac", "bc"])
+def test_a_checkpoint_from_before_the_field_loads_as_observation_inputs_only(name, tmp_path):
+    import json
+
+    agent = make_agent(name, OBS_DIM, 4, agent_config(name, "smoke"), seed=0)
+    assert agent.save_policy(tmp_path)
+    state = json.loads((tmp_path / "state.json").read_text())
+    del state["config"]["policy_inputs"]  # as written before policy_inputs existed
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    make_agent(name, OBS_DIM, 4, agent_config(name, "smoke"), seed=0).load_policy(tmp_path)
+    relative = dataclasses.replace(agent_config(name, "smoke"), policy_inputs="hand-relative")
+    with pytest.raises(UserError, match="checkpoint config"):
+        make_agent(name, OBS_DIM, 4, relative, seed=0).load_policy(tmp_path)
