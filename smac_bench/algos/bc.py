@@ -45,7 +45,7 @@ from smac_bench.algos import checkpoint
 from smac_bench.algos.base import Agent, OnlineSetting, register_agent
 from smac_bench.algos.config import config_from_dict, config_to_dict
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.algos.inputs import POLICY_INPUTS, policy_inputs
+from smac_bench.algos.inputs import check_policy_inputs, policy_inputs
 from smac_bench.algos.networks import mlp
 from smac_bench.data.buffer import MultiTaskBuffer, episode_starts, episode_totals
 from smac_bench.errors import UserError
@@ -107,8 +107,7 @@ def coerce_bc_config(config: Any) -> BCConfig:
         out = config_from_dict(dict(config), BCConfig)
     else:
         raise UserError(f"expected a BCConfig (or a dict of its fields), got {type(config).__name__}")
-    if out.policy_inputs not in POLICY_INPUTS:
-        raise UserError(f"BCConfig.policy_inputs must be one of {', '.join(POLICY_INPUTS)}, not {out.policy_inputs!r}")
+    check_policy_inputs(out.policy_inputs, "BCConfig.")
     for f in fields(out):
         values = getattr(out, f.name)
         if isinstance(values, str):

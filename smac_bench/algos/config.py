@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from smac_bench.algos.inputs import POLICY_INPUTS
+from smac_bench.algos.inputs import check_policy_inputs
 from smac_bench.errors import UserError
 
 
@@ -286,9 +286,7 @@ def coerce_config(config: Any, cls: type[C]) -> C:
         if (isinstance(v, int) and not isinstance(v, bool) and v <= 0
                 and f.name not in ("online_posterior_steps", "exploration_resample_period")):
             raise UserError(f"{cls.__name__}.{f.name} must be positive, got {v}")
-    if out.policy_inputs not in POLICY_INPUTS:
-        raise UserError(f"{cls.__name__}.policy_inputs must be one of {', '.join(POLICY_INPUTS)}, "
-                        f"not {out.policy_inputs!r}")
+    check_policy_inputs(out.policy_inputs, f"{cls.__name__}.")
     if out.exploration_resample_period < 0:
         period = out.exploration_resample_period
         raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")

@@ -57,10 +57,16 @@ class HandRelative(nn.Module):
         return torch.cat([*parts, tail], -1)
 
 
+def check_policy_inputs(name: str, owner: str = "") -> None:
+    """:class:`UserError` unless ``name`` is one of :data:`POLICY_INPUTS`; ``owner`` (e.g. ``"BCConfig."``)
+    prefixes the field's name in the message."""
+    if name not in POLICY_INPUTS:
+        raise UserError(f"{owner}policy_inputs must be one of {', '.join(POLICY_INPUTS)}, not {name!r}")
+
+
 def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module:
     """The input transform called ``name`` for observations of ``obs_dim``; :class:`UserError` if it does not fit."""
-    if name not in POLICY_INPUTS:
-        raise UserError(f"policy_inputs must be one of {', '.join(POLICY_INPUTS)}, not {name!r}")
+    check_policy_inputs(name)
     if name == "observation":
         return nn.Identity()
     module = HandRelative(told_goal)
