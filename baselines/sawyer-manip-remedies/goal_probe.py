@@ -1,0 +1,114 @@
+"""Does the posterior locate a hidden goal on held-out layouts? (issue #18)
+
+Reach and place-puck tasks hide their goal point: only ``z`` can carry it. This probe takes a run's agent,
+infers posterior means from offline-style context (the dataset's on training tasks; on held-out tasks the
+recipe's simulated data, as in ``heldout_offline_context.py``), and fits two readouts from the posterior mean
+to the true goal on the training tasks, a ridge regression and a small MLP. It prints each one's goal error (cm)
+
+* on the training tasks, from fresh context draws (the tasks it was fitted on),
+* on training tasks left out of the fit (leave-one-task-out: new goals, cells training uses),
+* on the held-out tasks (new goals in cells training never uses),
+
+against guessing the mean training goal. A readout that works on left-out training tasks and fails on
+held-out ones says the encoder does not place goals it has never seen; the policy then cannot reach them.
+
+    python baselines/sawyer-manip-remedies/goal_probe.py RUN_DIR [CHECKPOINT]
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+from heldout_offline_context import FAMILY, heldout_buffer
+
+from smac_bench.data import load_buffer
+from smac_bench.envs import task_family
+from smac_bench.harness.restore import restore
+from smac_bench.harness.run import family_setup
+
+HIDDEN_GOAL_AIMS = ("reach", "place_puck")
+DRAWS, CONTEXT_SIZE, RIDGE = 4, 64, 1e-2
+
+
+def posterior_means(agent, buffer, ids: list[int], seed: int) -> np.ndarray:
+    """Posterior means from ``DRAWS`` independent contexts per task: [DRAWS, tasks, latent]."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        return torch.stack([agent.infer_posterior(buffer.sample_context(ids, CONTEXT_SIZE, g)).mean
+                            for _ in range(DRAWS)]).numpy()
+
+
+def ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    return np.linalg.solve(x1.T @ x1 + RIDGE * np.eye(x1.shape[1]), x1.T @ y)
+
+
+def mlp(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> torch.nn.Module:
+    """A small nonlinear readout, for goals that ``z`` holds but not linearly."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
+                              torch.nn.ReLU(), torch.nn.Linear(64, y.shape[1]))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    for _ in range(steps):
+        loss = (net(xt) - yt).pow(2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net
+
+
+def predict(readout, x: np.ndarray) -> np.ndarray:
+    if isinstance(readout, np.ndarray):
+        return np.hstack([x, np.ones((len(x), 1))]) @ readout
+    with torch.no_grad():
+        return readout(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
+def error_cm(predicted: np.ndarray, goals: np.ndarray) -> float:
+    return float(np.linalg.norm(predicted - goals, axis=-1).mean() * 100)
+
+
+def readout_error_cm(readout, x: np.ndarray, y: np.ndarray) -> float:
+    return error_cm(predict(readout, x), y)
+
+
+def main(run_dir: str, checkpoint: str = "online_end") -> None:
+    torch.set_num_threads(1)
+    family, setup = task_family(FAMILY), family_setup(FAMILY)
+    hidden = {k for k in range(family.num_tasks) if family.task(k).params["aim"] in HIDDEN_GOAL_AIMS}
+    train = [k for k in setup.train_ids if k in hidden]
+    test = [k for k in setup.test_ids if k in hidden]
+    goal = {k: np.asarray(family.task(k).params["goal"], float) for k in hidden}
+    agent = restore(run_dir, checkpoint=checkpoint)
+    train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+    fit_z = posterior_means(agent, train_buffer, train, seed=0)
+    fresh_z = posterior_means(agent, train_buffer, train, seed=1)
+    test_z = posterior_means(agent, heldout_buffer(list(setup.test_ids)), test, seed=2)
+
+    def stacked(z: np.ndarray, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        return z.reshape(-1, z.shape[-1]), np.tile(np.stack([goal[k] for k in ids]), (z.shape[0], 1))
+
+    x, y = stacked(fit_z, train)
+    fresh, held_out = stacked(fresh_z, train), stacked(test_z, test)
+    print(f"{run_dir} ({checkpoint}): the hidden goal read from the posterior mean, error in cm "
+          f"({len(train)} training, {len(test)} held-out reach/place-puck tasks)")
+    guess = y.mean(0)
+    print(f"  guessing the mean training goal: training {error_cm(guess, fresh[1]):.1f}, "
+          f"held-out {error_cm(guess, held_out[1]):.1f}")
+    for name, fit in (("linear", ridge), ("MLP", mlp)):
+        left_out = []
+        for i, k in enumerate(train):
+            keep = [j for j in range(len(train)) if j != i]
+            left_out.append(readout_error_cm(fit(*stacked(fit_z[:, keep], [train[j] for j in keep])),
+                                             *stacked(fresh_z[:, [i]], [k])))
+        readout = fit(x, y)
+        print(f"  {name}: training (fresh context) {readout_error_cm(readout, *fresh):.1f}, "
+              f"training left out of the fit {np.mean(left_out):.1f}, "
+              f"held-out (recipe context) {readout_error_cm(readout, *held_out):.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
