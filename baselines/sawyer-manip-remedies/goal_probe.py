@@ -32,12 +32,13 @@ HIDDEN_GOAL_AIMS = ("reach", "place_puck")
 DRAWS, CONTEXT_SIZE, RIDGE = 4, 64, 1e-2
 
 
-def posterior_means(agent, buffer, ids: list[int], seed: int) -> np.ndarray:
-    """Posterior means from ``DRAWS`` independent contexts per task: [DRAWS, tasks, latent]."""
+def posterior_means(infer, buffer, ids: list[int], seed: int) -> np.ndarray:
+    """Posterior means from ``DRAWS`` independent contexts per task: [DRAWS, tasks, latent].
+
+    ``infer`` maps a context ``[T, C, dim]`` to the posterior (an agent's ``infer_posterior``, an encoder)."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        return torch.stack([agent.infer_posterior(buffer.sample_context(ids, CONTEXT_SIZE, g)).mean
-                            for _ in range(DRAWS)]).numpy()
+        return torch.stack([infer(buffer.sample_context(ids, CONTEXT_SIZE, g)).mean for _ in range(DRAWS)]).numpy()
 
 
 def ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -75,39 +76,51 @@ def readout_error_cm(readout, x: np.ndarray, y: np.ndarray) -> float:
     return error_cm(predict(readout, x), y)
 
 
-def main(run_dir: str, checkpoint: str = "online_end") -> None:
-    torch.set_num_threads(1)
-    family, setup = task_family(FAMILY), family_setup(FAMILY)
-    hidden = {k for k in range(family.num_tasks) if family.task(k).params["aim"] in HIDDEN_GOAL_AIMS}
-    train = [k for k in setup.train_ids if k in hidden]
-    test = [k for k in setup.test_ids if k in hidden]
-    goal = {k: np.asarray(family.task(k).params["goal"], float) for k in hidden}
-    agent = restore(run_dir, checkpoint=checkpoint)
-    train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
-    fit_z = posterior_means(agent, train_buffer, train, seed=0)
-    fresh_z = posterior_means(agent, train_buffer, train, seed=1)
-    test_z = posterior_means(agent, heldout_buffer(list(setup.test_ids)), test, seed=2)
+def report_readouts(fit_z: np.ndarray, fresh_z: np.ndarray, test_z: np.ndarray,
+                    train_goals: np.ndarray, test_goals: np.ndarray) -> None:
+    """Print each readout's goal error (cm): fitted on ``fit_z`` (``[DRAWS, tasks, latent]``) against
+    ``train_goals`` (``[tasks, 3]``), scored on fresh draws, on each task left out of the fit, and on
+    ``test_z`` against ``test_goals``; next to guessing the mean training goal."""
+    def stacked(z: np.ndarray, goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return z.reshape(-1, z.shape[-1]), np.tile(goals, (z.shape[0], 1))
 
-    def stacked(z: np.ndarray, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        return z.reshape(-1, z.shape[-1]), np.tile(np.stack([goal[k] for k in ids]), (z.shape[0], 1))
-
-    x, y = stacked(fit_z, train)
-    fresh, held_out = stacked(fresh_z, train), stacked(test_z, test)
-    print(f"{run_dir} ({checkpoint}): the hidden goal read from the posterior mean, error in cm "
-          f"({len(train)} training, {len(test)} held-out reach/place-puck tasks)")
+    x, y = stacked(fit_z, train_goals)
+    fresh, held_out = stacked(fresh_z, train_goals), stacked(test_z, test_goals)
     guess = y.mean(0)
     print(f"  guessing the mean training goal: training {error_cm(guess, fresh[1]):.1f}, "
           f"held-out {error_cm(guess, held_out[1]):.1f}")
     for name, fit in (("linear", ridge), ("MLP", mlp)):
         left_out = []
-        for i, k in enumerate(train):
-            keep = [j for j in range(len(train)) if j != i]
-            left_out.append(readout_error_cm(fit(*stacked(fit_z[:, keep], [train[j] for j in keep])),
-                                             *stacked(fresh_z[:, [i]], [k])))
+        for i in range(len(train_goals)):
+            keep = np.arange(len(train_goals)) != i
+            left_out.append(readout_error_cm(fit(*stacked(fit_z[:, keep], train_goals[keep])),
+                                             *stacked(fresh_z[:, [i]], train_goals[[i]])))
         readout = fit(x, y)
         print(f"  {name}: training (fresh context) {readout_error_cm(readout, *fresh):.1f}, "
               f"training left out of the fit {np.mean(left_out):.1f}, "
               f"held-out (recipe context) {readout_error_cm(readout, *held_out):.1f}", flush=True)
+
+
+def hidden_goal_tasks(aims: tuple[str, ...] = HIDDEN_GOAL_AIMS) -> tuple[list[int], list[int], dict[int, np.ndarray]]:
+    """Training and held-out ids of the tasks with one of ``aims``, and each one's goal."""
+    family, setup = task_family(FAMILY), family_setup(FAMILY)
+    hidden = {k for k in range(family.num_tasks) if family.task(k).params["aim"] in aims}
+    goal = {k: np.asarray(family.task(k).params["goal"], float) for k in hidden}
+    return ([k for k in setup.train_ids if k in hidden], [k for k in setup.test_ids if k in hidden], goal)
+
+
+def main(run_dir: str, checkpoint: str = "online_end") -> None:
+    torch.set_num_threads(1)
+    train, test, goal = hidden_goal_tasks()
+    infer = restore(run_dir, checkpoint=checkpoint).infer_posterior
+    train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+    test_buffer = heldout_buffer(list(family_setup(FAMILY).test_ids))
+    print(f"{run_dir} ({checkpoint}): the hidden goal read from the posterior mean, error in cm "
+          f"({len(train)} training, {len(test)} held-out reach/place-puck tasks)")
+    report_readouts(posterior_means(infer, train_buffer, train, seed=0),
+                    posterior_means(infer, train_buffer, train, seed=1),
+                    posterior_means(infer, test_buffer, test, seed=2),
+                    np.stack([goal[k] for k in train]), np.stack([goal[k] for k in test]))
 
 
 if __name__ == "__main__":
