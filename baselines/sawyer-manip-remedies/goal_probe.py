@@ -12,7 +12,7 @@ to the true goal on the training tasks, a ridge regression and a small MLP. It p
 against guessing the mean training goal. A readout that works on left-out training tasks and fails on
 held-out ones says the encoder does not place goals it has never seen; the policy then cannot reach them.
 
-    python baselines/sawyer-manip-remedies/goal_probe.py RUN_DIR [CHECKPOINT]
+    python baselines/sawyer-manip-remedies/goal_probe.py RUN_DIR [CHECKPOINT [AIMS]]   # AIMS: reach,place_puck
 """
 
 from __future__ import annotations
@@ -109,14 +109,14 @@ def hidden_goal_tasks(aims: tuple[str, ...] = HIDDEN_GOAL_AIMS) -> tuple[list[in
     return ([k for k in setup.train_ids if k in hidden], [k for k in setup.test_ids if k in hidden], goal)
 
 
-def main(run_dir: str, checkpoint: str = "online_end") -> None:
+def main(run_dir: str, checkpoint: str = "online_end", aims: str = ",".join(HIDDEN_GOAL_AIMS)) -> None:
     torch.set_num_threads(1)
-    train, test, goal = hidden_goal_tasks()
+    train, test, goal = hidden_goal_tasks(tuple(aims.split(",")))
     infer = restore(run_dir, checkpoint=checkpoint).infer_posterior
     train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
     test_buffer = heldout_buffer(list(family_setup(FAMILY).test_ids))
     print(f"{run_dir} ({checkpoint}): the hidden goal read from the posterior mean, error in cm "
-          f"({len(train)} training, {len(test)} held-out reach/place-puck tasks)")
+          f"({len(train)} training, {len(test)} held-out {aims} tasks)")
     report_readouts(posterior_means(infer, train_buffer, train, seed=0),
                     posterior_means(infer, train_buffer, train, seed=1),
                     posterior_means(infer, test_buffer, test, seed=2),

@@ -22,12 +22,15 @@ from smac_bench.harness.run import run_experiment
 FAMILY, PRESET = "sawyer-manip", "standard"
 
 
-def main(algo: str, seed: int, out: str, overrides: dict, schedule_overrides: dict) -> None:
+def run_config(algo: str, seed: int, out: str, overrides: dict, schedule_overrides: dict) -> RunConfig:
     config = dataclasses.replace(agent_config(algo, PRESET, FAMILY), **overrides)
     schedule = dataclasses.replace(schedule_preset(PRESET, FAMILY), **schedule_overrides)
-    cfg = RunConfig(algo=algo, env=FAMILY, seed=seed, preset=PRESET, out=Path(out),
-                    schedule=schedule, agent_config=config)
-    run_experiment(cfg, resume=True, torch_threads=1)
+    return RunConfig(algo=algo, env=FAMILY, seed=seed, preset=PRESET, out=Path(out),
+                     schedule=schedule, agent_config=config)
+
+
+def main(algo: str, seed: int, out: str, overrides: dict, schedule_overrides: dict) -> None:
+    run_experiment(run_config(algo, seed, out, overrides, schedule_overrides), resume=True, torch_threads=1)
 
 
 if __name__ == "__main__":
