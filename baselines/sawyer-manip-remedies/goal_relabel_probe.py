@@ -9,7 +9,7 @@ exactly as the env does (checked against the stored rewards). Then ``goal_probe.
 goal back from the posterior as for a run: fitted on the 46 real tasks, scored on left-out and on the 14
 held-out reach tasks (the recipe's simulated data as context).
 
-    python baselines/sawyer-manip-remedies/goal_relabel_probe.py [UPDATES]
+    python baselines/sawyer-manip-remedies/goal_relabel_probe.py [UPDATES [META_BATCH]]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from smac_bench.data.buffer import context_dim
 from smac_bench.envs.sawyer.env import GOAL_TOLERANCE
 from smac_bench.harness.run import family_setup
 
-LATENT, KL_WEIGHT, META_BATCH, CONTEXT, BATCH = 5, 0.001, 16, 64, 128
+LATENT, KL_WEIGHT, CONTEXT, BATCH = 5, 0.001, 64, 128
 HINDSIGHT_SHARE = 0.75  # of the tasks in a meta-batch
 
 
@@ -38,7 +38,8 @@ def reach_rewards(next_obs: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
     return near.float() - 1.0
 
 
-def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool, updates: int, seed: int):
+def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool, updates: int, meta_batch: int,
+                  seed: int):
     torch.manual_seed(seed)
     slots = buffer.slots(tasks)
     obs, act, nxt = buffer.obs[slots], buffer.actions[slots], buffer.next_obs[slots]
@@ -47,13 +48,13 @@ def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool
     opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
     n = obs.shape[1]
     for step in range(updates):
-        task = torch.randint(len(tasks), (META_BATCH,))
+        task = torch.randint(len(tasks), (meta_batch,))
         goal = goals[task].clone()
         if hindsight:
-            relabel = torch.rand(META_BATCH) < HINDSIGHT_SHARE
-            visited = nxt[task, torch.randint(n, (META_BATCH,)), 0:3]
+            relabel = torch.rand(meta_batch) < HINDSIGHT_SHARE
+            visited = nxt[task, torch.randint(n, (meta_batch,)), 0:3]
             goal[relabel] = visited[relabel]
-        rows = torch.randint(n, (META_BATCH, CONTEXT + BATCH))
+        rows = torch.randint(n, (meta_batch, CONTEXT + BATCH))
         o, a, x = (field[task[:, None], rows] for field in (obs, act, nxt))
         r = reach_rewards(x, goal)
         posterior = encoder(torch.cat([o, a, r], -1)[:, :CONTEXT])
@@ -69,7 +70,7 @@ def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool
     return encoder
 
 
-def main(updates: int = 8000) -> None:
+def main(updates: int = 8000, meta_batch: int = 16) -> None:
     torch.set_num_threads(1)
     train, test, goal = hidden_goal_tasks(("reach",))
     train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
@@ -78,10 +79,11 @@ def main(updates: int = 8000) -> None:
     slots = train_buffer.slots(train)
     match = (reach_rewards(train_buffer.next_obs[slots], train_goals) == train_buffer.rewards[slots]).float().mean()
     print(f"{FAMILY}: {len(train)} training and {len(test)} held-out reach tasks; recomputed rewards match the "
-          f"stored ones on {100 * match:.2f} % of transitions; {updates} updates, {DRAWS} context draws a task")
+          f"stored ones on {100 * match:.2f} % of transitions; {updates} updates of {meta_batch} tasks, "
+          f"{DRAWS} context draws a task")
     for hindsight in (False, True):
         print(f"  {'own goals + hindsight goals' if hindsight else 'own goals only'}:", flush=True)
-        encoder = train_encoder(train_buffer, train, train_goals, hindsight, updates, seed=0)
+        encoder = train_encoder(train_buffer, train, train_goals, hindsight, updates, meta_batch, seed=0)
         report_readouts(posterior_means(encoder, train_buffer, train, seed=0),
                         posterior_means(encoder, train_buffer, train, seed=1),
                         posterior_means(encoder, test_buffer, test, seed=2),
