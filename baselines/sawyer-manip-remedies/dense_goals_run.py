@@ -1,8 +1,9 @@
 """SMAC's offline phase with hindsight reach tasks added to the training data (issue #18 probe)
 
-``goal_relabel_probe.py`` shows that hindsight reach goals make the encoder's ``z`` a goal coordinate. This
-probe trains the whole agent that way: every training task's transitions are copied ``PER_TASK`` times as
-extra reach tasks whose goal is a hand position those transitions visit, rewarded as the env rewards reach
+Can hindsight reach goals make the agent's ``z`` a goal coordinate (``goal_relabel_probe.py`` asks it of
+the encoder alone)? This probe trains the whole agent that way: every training task's transitions are copied
+``PER_TASK`` times as extra reach tasks whose goal is a hand position those transitions visit, rewarded as the
+env rewards reach
 (the extra tasks get ids from ``FIRST_EXTRA_ID``; they are never evaluated). The run is a standard
 sawyer-manip run (``run_with.run_config``, the family's settings) on that buffer, offline phase only; score
 its held-out tasks afterwards with ``heldout_offline_context.py`` and ``goal_probe.py``.
@@ -17,13 +18,14 @@ import sys
 
 import torch
 from goal_relabel_probe import reach_rewards
-from run_with import run_config
+from run_with import FAMILY, run_config
 
 from smac_bench.data import load_buffer
 from smac_bench.data.buffer import MultiTaskBuffer
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.run import run_experiment
 
-DATASET = "smac-bench/sawyer-manip/scripted-v1"
+DATASET = dataset_id_of(FAMILY)
 FIRST_EXTRA_ID = 10_000
 
 

@@ -25,6 +25,7 @@ from heldout_offline_context import FAMILY, heldout_buffer
 
 from smac_bench.data import load_buffer
 from smac_bench.envs import task_family
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 
@@ -113,7 +114,7 @@ def main(run_dir: str, checkpoint: str = "online_end", aims: str = ",".join(HIDD
     torch.set_num_threads(1)
     train, test, goal = hidden_goal_tasks(tuple(aims.split(",")))
     infer = restore(run_dir, checkpoint=checkpoint).infer_posterior
-    train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+    train_buffer = load_buffer(dataset_id_of(FAMILY))
     test_buffer = heldout_buffer(list(family_setup(FAMILY).test_ids))
     print(f"{run_dir} ({checkpoint}): the hidden goal read from the posterior mean, error in cm "
           f"({len(train)} training, {len(test)} held-out {aims} tasks)")

@@ -26,6 +26,7 @@ from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
 from smac_bench.data import load_buffer
 from smac_bench.data.buffer import context_dim
 from smac_bench.envs.sawyer.env import GOAL_TOLERANCE
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.run import family_setup
 
 LATENT, KL_WEIGHT, CONTEXT, BATCH = 5, 0.001, 64, 128
@@ -73,7 +74,7 @@ def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool
 def main(updates: int = 8000, meta_batch: int = 16) -> None:
     torch.set_num_threads(1)
     train, test, goal = hidden_goal_tasks(("reach",))
-    train_buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+    train_buffer = load_buffer(dataset_id_of(FAMILY))
     test_buffer = heldout_buffer(list(family_setup(FAMILY).test_ids))
     train_goals = torch.as_tensor(np.stack([goal[k] for k in train]), dtype=torch.float32)
     slots = train_buffer.slots(train)
