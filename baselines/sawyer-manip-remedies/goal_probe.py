@@ -18,11 +18,13 @@ held-out ones says the encoder does not place goals it has never seen; the polic
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from heldout_offline_context import FAMILY, heldout_buffer
 
+from smac_bench.algos.networks import mlp
 from smac_bench.data import load_buffer
 from smac_bench.envs import task_family
 from smac_bench.harness.datasets import dataset_id_of
@@ -42,16 +44,23 @@ def posterior_means(infer, buffer, ids: list[int], seed: int) -> np.ndarray:
         return torch.stack([infer(buffer.sample_context(ids, CONTEXT_SIZE, g)).mean for _ in range(DRAWS)]).numpy()
 
 
-def ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    x1 = np.hstack([x, np.ones((len(x), 1))])
-    return np.linalg.solve(x1.T @ x1 + RIDGE * np.eye(x1.shape[1]), x1.T @ y)
+Readout = Callable[[np.ndarray], np.ndarray]
 
 
-def mlp(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> torch.nn.Module:
+def with_bias(x: np.ndarray) -> np.ndarray:
+    return np.hstack([x, np.ones((len(x), 1))])
+
+
+def ridge_readout(x: np.ndarray, y: np.ndarray) -> Readout:
+    x1 = with_bias(x)
+    weights = np.linalg.solve(x1.T @ x1 + RIDGE * np.eye(x1.shape[1]), x1.T @ y)
+    return lambda z: with_bias(z) @ weights
+
+
+def mlp_readout(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> Readout:
     """A small nonlinear readout, for goals that ``z`` holds but not linearly."""
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
-                              torch.nn.ReLU(), torch.nn.Linear(64, y.shape[1]))
+    net = mlp(x.shape[1], (64, 64), y.shape[1])
     opt = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
     for _ in range(steps):
@@ -59,22 +68,19 @@ def mlp(x: np.ndarray, y: np.ndarray, steps: int = 2000) -> torch.nn.Module:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return net
 
-
-def predict(readout, x: np.ndarray) -> np.ndarray:
-    if isinstance(readout, np.ndarray):
-        return np.hstack([x, np.ones((len(x), 1))]) @ readout
-    with torch.no_grad():
-        return readout(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    def predict(z: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net(torch.as_tensor(z, dtype=torch.float32)).numpy()
+    return predict
 
 
 def error_cm(predicted: np.ndarray, goals: np.ndarray) -> float:
     return float(np.linalg.norm(predicted - goals, axis=-1).mean() * 100)
 
 
-def readout_error_cm(readout, x: np.ndarray, y: np.ndarray) -> float:
-    return error_cm(predict(readout, x), y)
+def readout_error_cm(readout: Readout, x: np.ndarray, y: np.ndarray) -> float:
+    return error_cm(readout(x), y)
 
 
 def report_readouts(fit_z: np.ndarray, fresh_z: np.ndarray, test_z: np.ndarray,
@@ -90,7 +96,7 @@ def report_readouts(fit_z: np.ndarray, fresh_z: np.ndarray, test_z: np.ndarray,
     guess = y.mean(0)
     print(f"  guessing the mean training goal: training {error_cm(guess, fresh[1]):.1f}, "
           f"held-out {error_cm(guess, held_out[1]):.1f}")
-    for name, fit in (("linear", ridge), ("MLP", mlp)):
+    for name, fit in (("linear", ridge_readout), ("MLP", mlp_readout)):
         left_out = []
         for i in range(len(train_goals)):
             keep = np.arange(len(train_goals)) != i

@@ -22,6 +22,7 @@ from goal_probe import DRAWS, hidden_goal_tasks, posterior_means, report_readout
 from heldout_offline_context import FAMILY, heldout_buffer
 
 from smac_bench.algos import losses
+from smac_bench.algos.base import agent_config
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
 from smac_bench.data import load_buffer
 from smac_bench.data.buffer import context_dim
@@ -29,7 +30,7 @@ from smac_bench.envs.sawyer.env import GOAL_TOLERANCE
 from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.run import family_setup
 
-LATENT, KL_WEIGHT, CONTEXT, BATCH = 5, 0.001, 64, 128
+SMAC = agent_config("smac", "standard", FAMILY)  # the family's sizes, KL weight and context learning rate
 HINDSIGHT_SHARE = 0.75  # of the tasks in a meta-batch
 
 
@@ -44,9 +45,10 @@ def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool
     torch.manual_seed(seed)
     slots = buffer.slots(tasks)
     obs, act, nxt = buffer.obs[slots], buffer.actions[slots], buffer.next_obs[slots]
-    encoder = ContextEncoder(context_dim(buffer.obs_dim, buffer.act_dim), (128, 128), LATENT)
-    decoder = RewardDecoder(buffer.obs_dim, buffer.act_dim, LATENT, (64, 64))
-    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
+    encoder = ContextEncoder(context_dim(buffer.obs_dim, buffer.act_dim), SMAC.encoder_hidden, SMAC.latent_dim)
+    decoder = RewardDecoder(buffer.obs_dim, buffer.act_dim, SMAC.latent_dim, SMAC.decoder_hidden)
+    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=SMAC.context_lr)
+    context, batch = SMAC.context_size, SMAC.batch_size
     n = obs.shape[1]
     for step in range(updates):
         task = torch.randint(len(tasks), (meta_batch,))
@@ -55,14 +57,14 @@ def train_encoder(buffer, tasks: list[int], goals: torch.Tensor, hindsight: bool
             relabel = torch.rand(meta_batch) < HINDSIGHT_SHARE
             visited = nxt[task, torch.randint(n, (meta_batch,)), 0:3]
             goal[relabel] = visited[relabel]
-        rows = torch.randint(n, (meta_batch, CONTEXT + BATCH))
+        rows = torch.randint(n, (meta_batch, context + batch))
         o, a, x = (field[task[:, None], rows] for field in (obs, act, nxt))
         r = reach_rewards(x, goal)
-        posterior = encoder(torch.cat([o, a, r], -1)[:, :CONTEXT])
-        z = posterior.rsample()[:, None].expand(-1, BATCH, -1)
-        predicted = decoder(o[:, CONTEXT:], a[:, CONTEXT:], z)
-        reward_loss = losses.bernoulli_reward_loss(predicted, r[:, CONTEXT:], -1.0, 0.0)
-        loss = reward_loss + KL_WEIGHT * losses.latent_kl_loss(posterior.mean, posterior.variance)
+        posterior = encoder(torch.cat([o, a, r], -1)[:, :context])
+        z = posterior.rsample()[:, None].expand(-1, batch, -1)
+        predicted = decoder(o[:, context:], a[:, context:], z)
+        reward_loss = losses.bernoulli_reward_loss(predicted, r[:, context:], *SMAC.binary_rewards)
+        loss = reward_loss + SMAC.kl_weight * losses.latent_kl_loss(posterior.mean, posterior.variance)
         opt.zero_grad()
         loss.backward()
         opt.step()
