@@ -33,9 +33,9 @@ FAMILY = "sawyer-manip"
 CACHE = Path("/tmp/sawyer-manip-heldout-scripted.npz")
 
 
-def heldout_buffer(test_ids: list[int]) -> MultiTaskBuffer:
-    """The recipe's behaviour on the held-out tasks, as a buffer (cached)."""
-    if not CACHE.is_file():
+def heldout_buffer(test_ids: list[int], cache: Path = CACHE) -> MultiTaskBuffer:
+    """The recipe's behaviour on ``test_ids`` (tasks without offline data), as a buffer (cached in ``cache``)."""
+    if not cache.is_file():
         policies = sibling_behaviour(FAMILY)
         episodes = rollout(FAMILY, test_ids, policies, None, seed=0, episodes_per_task=len(policies),
                            schedule=lambda _t, e: e % len(policies), max_envs=8)
@@ -45,8 +45,8 @@ def heldout_buffer(test_ids: list[int]) -> MultiTaskBuffer:
         rew = np.concatenate([np.asarray(e.rewards)[:, None] for e in episodes])
         term = np.concatenate([np.asarray(e.terminations, float)[:, None] for e in episodes])
         ids = np.concatenate([np.full(e.length, e.task_id) for e in episodes])
-        np.savez(CACHE, obs=obs, act=act, rew=rew, nxt=nxt, term=term, ids=ids)
-    d = np.load(CACHE)
+        np.savez(cache, obs=obs, act=act, rew=rew, nxt=nxt, term=term, ids=ids)
+    d = np.load(cache)
     return MultiTaskBuffer.from_arrays(d["obs"], d["act"], d["rew"], d["nxt"], d["term"], d["ids"])
 
 
