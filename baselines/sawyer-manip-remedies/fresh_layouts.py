@@ -70,7 +70,7 @@ def main(cells: str, run_dir: str, checkpoint: str = "online_end", context: str 
     use_family(family)
     buffer = heldout_buffer(ids, Path(f"/tmp/sawyer-manip-fresh-{cells}-cells-scripted.npz"))
     agent = restore(run_dir, checkpoint=checkpoint)
-    if getattr(agent, "task_features", None) is not None and agent.task_features:
+    if agent.told_task:  # a bound: tell it the fresh tasks too
         agent.tell_tasks(family_task_features(FAMILY))
     pool = EnvPool(family_setup(FAMILY).make_env)
     try:
