@@ -27,8 +27,9 @@ import torch
 
 from smac_bench.algos import agent_config, losses, make_agent
 from smac_bench.data import load_buffer, minari_io
+from smac_bench.harness.datasets import dataset_id_of
 
-DATASET = "smac-bench/sawyer-manip/scripted-v1"
+DATASET = dataset_id_of("sawyer-manip")
 
 
 def own_aim_rows(arrays: dict[str, np.ndarray]) -> np.ndarray:

@@ -20,6 +20,7 @@ from explore_or_generalise import use_posterior_mixture
 from smac_bench.algos.exploration import exploration_policy
 from smac_bench.data import load_buffer
 from smac_bench.harness.config import schedule_preset
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.envpool import EnvPool
 from smac_bench.harness.evaluate import _explore_v2
 from smac_bench.harness.protocol import episode_seed
@@ -33,7 +34,7 @@ def main(run_dir: str, explore_z: str = "prior", checkpoint: str = "online_end")
     setup = family_setup("sawyer-manip")
     protocol = schedule_preset("standard").protocol()
     if explore_z == "mixture":
-        buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+        buffer = load_buffer(dataset_id_of("sawyer-manip"))
         use_posterior_mixture(agent, buffer, list(setup.train_ids), protocol.context_size)
     pool = EnvPool(setup.make_env)
     try:

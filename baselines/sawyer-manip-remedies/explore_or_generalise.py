@@ -23,6 +23,7 @@ import torch
 
 from smac_bench.data import load_buffer
 from smac_bench.harness.config import schedule_preset
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.envpool import EnvPool
 from smac_bench.harness.evaluate import evaluate_tasks
 from smac_bench.harness.restore import restore
@@ -51,7 +52,7 @@ def main(run_dir: str, period: int | None = None, checkpoint: str = "offline_end
         agent.config = dataclasses.replace(agent.config, exploration_resample_period=period)
     setup = family_setup("sawyer-manip")
     protocol = schedule_preset("standard").protocol()
-    buffer = load_buffer("smac-bench/sawyer-manip/scripted-v1")
+    buffer = load_buffer(dataset_id_of("sawyer-manip"))
     if explore_z == "mixture":
         use_posterior_mixture(agent, buffer, list(setup.train_ids), protocol.context_size)
     tasks = list(setup.train_ids[:10])

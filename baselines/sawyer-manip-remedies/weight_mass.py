@@ -20,6 +20,7 @@ import torch
 
 from smac_bench.algos import losses
 from smac_bench.data import load_buffer, minari_io
+from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.restore import restore
 
 
@@ -27,7 +28,7 @@ def main(run_dir: str, num_tasks: int = 20) -> None:
     torch.set_num_threads(1)
     agent = restore(run_dir, checkpoint="offline_end")
     cfg = agent.config
-    dataset = "smac-bench/sawyer-manip/scripted-v1"
+    dataset = dataset_id_of("sawyer-manip")
     arrays = minari_io.load_arrays(dataset)
     buffer = load_buffer(dataset)
     ep_return = np.bincount(arrays["episode"], weights=arrays["rewards"])
