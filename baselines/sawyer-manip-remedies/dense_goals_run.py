@@ -18,6 +18,7 @@ import sys
 
 import torch
 from goal_relabel_probe import reach_rewards
+from more_layouts_run import joined, relabelled
 from run_with import FAMILY, run_config
 
 from smac_bench.data import load_buffer
@@ -32,18 +33,14 @@ FIRST_EXTRA_ID = 10_000
 def with_hindsight_reach_tasks(buffer: MultiTaskBuffer, per_task: int, seed: int) -> MultiTaskBuffer:
     """``buffer`` plus ``per_task`` relabelled reach copies of each task's transitions."""
     g = torch.Generator().manual_seed(seed)
-    rows = [(buffer.obs, buffer.actions, buffer.rewards, buffer.next_obs, buffer.terminals,
-             torch.as_tensor(buffer.task_ids)[:, None].expand(-1, buffer.capacity))]
+    tasks = len(buffer.task_ids)
+    copies = []
     for copy in range(per_task):
-        visited = torch.randint(int(buffer.sizes.min()), (len(buffer.task_ids),), generator=g)
-        goals = buffer.next_obs[torch.arange(len(buffer.task_ids)), visited, 0:3]
-        ids = FIRST_EXTRA_ID + copy * len(buffer.task_ids) + torch.arange(len(buffer.task_ids))
-        rows.append((buffer.obs, buffer.actions, reach_rewards(buffer.next_obs, goals), buffer.next_obs,
-                     buffer.terminals, ids[:, None].expand(-1, buffer.capacity)))
-    n = [int(s) for s in buffer.sizes]
-    flat = [torch.cat([torch.cat([f[i, :n[i]] for i in range(len(n))]) for f in field]).numpy()
-            for field in zip(*rows, strict=True)]
-    return MultiTaskBuffer.from_arrays(*flat[:5], flat[5].reshape(-1))
+        visited = torch.randint(int(buffer.sizes.min()), (tasks,), generator=g)
+        goals = buffer.next_obs[torch.arange(tasks), visited, 0:3]
+        ids = [FIRST_EXTRA_ID + copy * tasks + i for i in range(tasks)]
+        copies.append(relabelled(buffer, ids, reach_rewards(buffer.next_obs, goals)))
+    return joined(buffer, *copies)
 
 
 def main(seed: int, out: str, per_task: int = 2) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -31,15 +32,28 @@ from smac_bench.harness.run import run_experiment
 LAYOUT_SEED = 9  # fresh_layouts.py draws its evaluation layouts with 7 and 8
 
 
+def _copy_rows(out: MultiTaskBuffer, source: MultiTaskBuffer, task_ids: Sequence[int], rewards: torch.Tensor) -> None:
+    """Append each of ``source``'s task slots to ``out`` as task ``task_ids[slot]``, with ``rewards[slot]``."""
+    for slot, task_id in enumerate(task_ids):
+        n = int(source.sizes[slot])
+        out.add(task_id, source.obs[slot, :n], source.actions[slot, :n], rewards[slot, :n],
+                source.next_obs[slot, :n], source.terminals[slot, :n])
+
+
+def relabelled(source: MultiTaskBuffer, task_ids: Sequence[int], rewards: torch.Tensor) -> MultiTaskBuffer:
+    """``source``'s transitions as other tasks: slot ``i`` becomes task ``task_ids[i]`` with ``rewards[i]``."""
+    out = MultiTaskBuffer(list(task_ids), source.capacity, source.obs.shape[-1], source.actions.shape[-1])
+    _copy_rows(out, source, task_ids, rewards)
+    return out
+
+
 def joined(*buffers: MultiTaskBuffer) -> MultiTaskBuffer:
     """One buffer holding every task of ``buffers`` (disjoint task ids), rows in their order."""
     first = buffers[0]
     out = MultiTaskBuffer([k for b in buffers for k in b.task_ids], max(b.capacity for b in buffers),
                           first.obs.shape[-1], first.actions.shape[-1])
     for b in buffers:
-        for slot, task_id in enumerate(b.task_ids):
-            n = int(b.sizes[slot])
-            out.add(task_id, *(getattr(b, f)[slot, :n] for f in ("obs", "actions", "rewards", "next_obs", "terminals")))
+        _copy_rows(out, b, b.task_ids, b.rewards)
     return out
 
 
