@@ -1,4 +1,5 @@
-"""Policy inputs (issue #18): Sawyer's hand-relative observation transform, its checks and its checkpoints."""
+"""Policy and context inputs (issue #18): Sawyer's hand-relative observation transform, the hand-only context,
+their checks and their checkpoints."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from smac_bench.algos import agent_config, make_agent
 from smac_bench.algos.bc import coerce_bc_config
 from smac_bench.algos.config import coerce_config
-from smac_bench.algos.inputs import HAND_RELATIVE_CLIP, policy_inputs
+from smac_bench.algos.inputs import HAND_RELATIVE_CLIP, context_inputs, policy_inputs
 from smac_bench.algos.networks import TanhGaussianPolicy
 from smac_bench.envs.sawyer.env import OBS_DIM, SLOT_START
 from smac_bench.errors import UserError
@@ -131,3 +132,50 @@ def test_a_checkpoint_from_before_the_field_loads_as_observation_inputs_only(nam
     relative = dataclasses.replace(agent_config(name, "smoke"), policy_inputs="hand-relative")
     with pytest.raises(UserError, match="checkpoint config"):
         make_agent(name, OBS_DIM, 4, relative, seed=0).load_policy(tmp_path)
+
+
+def test_a_hand_context_encoder_is_blind_to_the_objects_and_sees_the_hand_action_and_reward():
+    config = dataclasses.replace(agent_config("smac", "smoke"), context_inputs="hand")
+    agent, plain = (make_agent("smac", OBS_DIM, 4, c, seed=0) for c in (config, agent_config("smac", "smoke")))
+    obs = _obs(np.random.default_rng(5), 16)
+    context = torch.cat([obs, torch.rand(16, 4), -torch.ones(16, 1)], -1)[None]
+    moved = context.clone()  # every object elsewhere on the table
+    for kind in ("button", "puck"):
+        moved[..., SLOT_START[kind] + 1:SLOT_START[kind] + 3] += torch.tensor([0.2, -0.1])
+    scored, hand_moved = context.clone(), context.clone()
+    scored[..., -1] = 0.0
+    hand_moved[..., 0:3] += 0.1
+    mean = agent.encoder.posterior_params
+    torch.testing.assert_close(mean(context)[0], mean(moved)[0])
+    assert not torch.allclose(mean(context)[0], mean(scored)[0])
+    assert not torch.allclose(mean(context)[0], mean(hand_moved)[0])
+    assert not torch.allclose(plain.encoder.posterior_params(context)[0], plain.encoder.posterior_params(moved)[0])
+    assert agent.encoder.net[0].in_features == 4 + 4 + 1  # hand and opening, action, reward
+
+
+def test_a_hand_decoder_predicts_from_the_hand_action_and_z_only():
+    config = dataclasses.replace(agent_config("smac", "smoke"), decoder_inputs="hand")
+    decoder = make_agent("smac", OBS_DIM, 4, config, seed=0).decoder
+    obs, actions, z = _obs(np.random.default_rng(6)), torch.rand(8, 4), torch.randn(8, config.latent_dim)
+    moved = obs.clone()
+    moved[:, SLOT_START["puck"] + 1:SLOT_START["puck"] + 3] += 0.2
+    hand_moved = obs.clone()
+    hand_moved[:, 0:3] += 0.1
+    torch.testing.assert_close(decoder(obs, actions, z), decoder(moved, actions, z))
+    assert not torch.allclose(decoder(obs, actions, z), decoder(hand_moved, actions, z))
+    assert not torch.allclose(decoder(obs, actions, z), decoder(obs, actions, z + 1))
+
+
+def test_context_inputs_misfits_are_one_line_errors():
+    assert context_inputs("transition", 7, 12)[1] == 12
+    with pytest.raises(UserError, match="context_inputs must be one of transition, hand"):
+        context_inputs("objects", OBS_DIM, OBS_DIM + 5)
+    with pytest.raises(UserError, match="reads Sawyer observations .* use context_inputs='transition'"):
+        make_agent("smac", 17, 6, dataclasses.replace(agent_config("smac", "smoke"), context_inputs="hand"), seed=0)
+    smac = agent_config("smac", "smoke")
+    with pytest.raises(UserError, match="SMACConfig.context_inputs must be one of"):
+        coerce_config(dataclasses.replace(smac, context_inputs="raw"), type(smac))
+    with pytest.raises(UserError, match="SMACConfig.decoder_inputs must be one of observation, hand"):
+        coerce_config(dataclasses.replace(smac, decoder_inputs="raw"), type(smac))
+    with pytest.raises(UserError, match="reads Sawyer observations .* use decoder_inputs='observation'"):
+        make_agent("smac", 17, 6, dataclasses.replace(smac, decoder_inputs="hand"), seed=0)

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from smac_bench.algos.inputs import check_policy_inputs
+from smac_bench.algos.inputs import check_context_inputs, check_decoder_inputs, check_policy_inputs
 from smac_bench.errors import UserError
 
 
@@ -43,8 +43,10 @@ class LatentACConfig:
     critic_hidden: tuple[int, ...] = (300, 300, 300)
     """Hidden widths of each of the twin critics ``Q_j(s, a, z)`` (and their target copies)."""
     policy_inputs: str = "observation"
-    """What the policy sees of an observation (:data:`~smac_bench.algos.inputs.POLICY_INPUTS`); critics,
-    encoder and decoder always read the observation itself."""
+    """What the policy sees of an observation (:data:`~smac_bench.algos.inputs.POLICY_INPUTS`); critics and
+    decoder always read the observation itself."""
+    context_inputs: str = "transition"
+    """What the context encoder sees of a transition (:data:`~smac_bench.algos.inputs.CONTEXT_INPUTS`)."""
     policy_lr: float = 3e-4
     """Adam learning rate of the policy."""
     critic_lr: float = 3e-4
@@ -78,6 +80,8 @@ class SMACConfig(LatentACConfig):
 
     decoder_hidden: tuple[int, ...] = (64, 64)
     """Hidden widths of the reward decoder ``r(s, a, z)``."""
+    decoder_inputs: str = "observation"
+    """What the reward decoder sees of an observation (:data:`~smac_bench.algos.inputs.DECODER_INPUTS`)."""
     decoder_loss: str = "mse"
     """``"mse"``: the reward decoder regresses the reward (rlkit: ``((reward_pred - r) ** 2).mean()`` in
     ``rlkit/torch/smac/smac.py``). ``"bernoulli"``: a departure for binary rewards in :attr:`binary_rewards`
@@ -287,11 +291,13 @@ def coerce_config(config: Any, cls: type[C]) -> C:
                 and f.name not in ("online_posterior_steps", "exploration_resample_period")):
             raise UserError(f"{cls.__name__}.{f.name} must be positive, got {v}")
     check_policy_inputs(out.policy_inputs, f"{cls.__name__}.")
+    check_context_inputs(out.context_inputs, f"{cls.__name__}.")
     if out.exploration_resample_period < 0:
         period = out.exploration_resample_period
         raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")
     if isinstance(out, SMACConfig):
         resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
+        check_decoder_inputs(out.decoder_inputs, "SMACConfig.")
         if out.decoder_loss not in ("mse", "bernoulli"):
             raise UserError(f"SMACConfig.decoder_loss must be mse or bernoulli, not {out.decoder_loss!r}")
         for name in ("awac_advantage", "online_awac_advantage"):

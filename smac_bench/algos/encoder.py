@@ -22,14 +22,18 @@ from smac_bench.algos.networks import init_last_layer_, inplace_relu, mlp
 class ContextEncoder(nn.Module):
     """``q(z | c) = prod_n N(z; mu(c_n), softplus(sigma(c_n)))``, normalised; an MLP over single transitions."""
 
-    def __init__(self, context_dim: int, hidden: Sequence[int], latent_dim: int) -> None:
+    def __init__(self, context_dim: int, hidden: Sequence[int], latent_dim: int,
+                 inputs: nn.Module | None = None, input_dim: int | None = None) -> None:
         super().__init__()
         self.context_dim, self.latent_dim = context_dim, latent_dim
-        self.net = init_last_layer_(mlp(context_dim, hidden, 2 * latent_dim, inplace_relu))
+        self.inputs = inputs if inputs is not None else nn.Identity()
+        """A parameter-free view of each transition (:func:`smac_bench.algos.inputs.context_inputs`) of
+        ``input_dim`` numbers (default ``context_dim``)."""
+        self.net = init_last_layer_(mlp(input_dim or context_dim, hidden, 2 * latent_dim, inplace_relu))
 
     def factors(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-transition means and variances, each ``[T, C, L]``, for context ``[T, C, context_dim]``."""
-        mu, pre_var = self.net(context).chunk(2, dim=-1)
+        mu, pre_var = self.net(self.inputs(context)).chunk(2, dim=-1)
         return mu, F.softplus(pre_var)
 
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,10 +49,14 @@ class ContextEncoder(nn.Module):
 class RewardDecoder(nn.Module):
     """``r_hat(s, a, z)``: an MLP predicting the (unscaled) reward of a transition in the task ``z``."""
 
-    def __init__(self, obs_dim: int, act_dim: int, latent_dim: int, hidden: Sequence[int]) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, latent_dim: int, hidden: Sequence[int],
+                 inputs: nn.Module | None = None, input_dim: int | None = None) -> None:
         super().__init__()
-        self.net = init_last_layer_(mlp(obs_dim + act_dim + latent_dim, hidden, 1, inplace_relu))
+        self.inputs = inputs if inputs is not None else nn.Identity()
+        """A parameter-free view of the observation (:func:`smac_bench.algos.inputs.decoder_inputs`) of
+        ``input_dim`` numbers (default ``obs_dim``)."""
+        self.net = init_last_layer_(mlp((input_dim or obs_dim) + act_dim + latent_dim, hidden, 1, inplace_relu))
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Rewards ``[..., 1]`` for matching leading shapes of ``obs``, ``actions`` and ``z``."""
-        return self.net(torch.cat([obs, actions, z], dim=-1))
+        return self.net(torch.cat([self.inputs(obs), actions, z], dim=-1))

@@ -1,4 +1,5 @@
-"""What a policy sees of an observation: its inputs before the first layer (issue #18).
+"""What a policy sees of an observation, and the context encoder of a transition: inputs before the first
+layer (issue #18).
 
 * ``"observation"`` — the observation as the env gives it (every family's default; rlkit's choice).
 * ``"hand-relative"`` — Sawyer only: every object's position becomes its offset from the hand, shrunk to at
@@ -10,6 +11,20 @@
   (``baselines/sawyer-manip-remedies/README.md``).
 
 The transform has no parameters, so a policy's state dict (and its checkpoints) do not change with it.
+
+What the context encoder sees of a transition ``(s, a, r)`` (:func:`context_inputs`):
+
+* ``"transition"`` — all of it (every family's default; rlkit's ``(o, a, r)`` context).
+* ``"hand"`` — Sawyer only: the hand's position and opening, the action and the reward; no object. A departure
+  from rlkit. Why: a sawyer-manip layout's object poses name the table, so an encoder that sees them can
+  identify a training task by table and by which sibling's episodes score, a lookup that says nothing on a
+  new table. Without them a success step can only say where the hand was when it scored, a place on the
+  table that carries over to new layouts.
+
+What SMAC's reward decoder sees of an observation (:func:`decoder_inputs`): ``"observation"`` (rlkit's) or
+``"hand"`` (Sawyer only: the hand's position and opening; with the action and ``z``). Why: a decoder that
+sees the objects can predict a training task's reward by table, which lets ``z`` name the task instead of
+placing where it scores.
 """
 
 from __future__ import annotations
@@ -20,6 +35,10 @@ from torch import nn
 from smac_bench.errors import UserError
 
 POLICY_INPUTS = ("observation", "hand-relative")
+CONTEXT_INPUTS = ("transition", "hand")
+DECODER_INPUTS = ("observation", "hand")
+HAND_WIDTH = 4
+"""Leading numbers of a Sawyer observation that describe the hand: position and opening."""
 HAND_RELATIVE_CLIP = 0.1
 """Longest offset a hand-relative input shows (m): ten steps of the hand at full speed."""
 
@@ -45,7 +64,7 @@ class HandRelative(nn.Module):
         return d * (HAND_RELATIVE_CLIP / d.norm(dim=-1, keepdim=True).clamp_min(HAND_RELATIVE_CLIP)) * present
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hand, parts = x[..., 0:3], [x[..., :4]]
+        hand, parts = x[..., 0:3], [x[..., :HAND_WIDTH]]
         for s in self.slot_starts:
             present = x[..., s:s + 1]
             parts += [present, self.offset(x[..., s + 1:s + 4], hand, present), x[..., s + 4:s + 7]]
@@ -60,8 +79,7 @@ class HandRelative(nn.Module):
 def check_policy_inputs(name: str, owner: str = "") -> None:
     """:class:`UserError` unless ``name`` is one of :data:`POLICY_INPUTS`; ``owner`` (e.g. ``"BCConfig."``)
     prefixes the field's name in the message."""
-    if name not in POLICY_INPUTS:
-        raise UserError(f"{owner}policy_inputs must be one of {', '.join(POLICY_INPUTS)}, not {name!r}")
+    _check("policy_inputs", name, POLICY_INPUTS, owner)
 
 
 def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module:
@@ -74,3 +92,59 @@ def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module
         raise UserError(f"policy_inputs {name!r} reads Sawyer observations ({module.obs_dim} numbers), "
                         f"this env's have {obs_dim}: use policy_inputs='observation'")
     return module
+
+
+class HandContext(nn.Module):
+    """Context transitions ``[s, a, r]`` of Sawyer observations -> ``[hand, a, r]`` (the first
+    :data:`HAND_WIDTH` numbers of ``s``, then everything after the observation); with ``rest=False``
+    observations -> their first :data:`HAND_WIDTH` numbers."""
+
+    def __init__(self, rest: bool = True) -> None:
+        super().__init__()
+        from smac_bench.envs.sawyer.env import OBS_DIM  # lazily: the env module imports MuJoCo
+
+        self.obs_dim, self.rest = OBS_DIM, rest
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        return torch.cat([c[..., :HAND_WIDTH], c[..., self.obs_dim:]], -1) if self.rest else c[..., :HAND_WIDTH]
+
+
+def _check(field: str, name: str, choices: tuple[str, ...], owner: str) -> None:
+    if name not in choices:
+        raise UserError(f"{owner}{field} must be one of {', '.join(choices)}, not {name!r}")
+
+
+def check_context_inputs(name: str, owner: str = "") -> None:
+    """:class:`UserError` unless ``name`` is one of :data:`CONTEXT_INPUTS`."""
+    _check("context_inputs", name, CONTEXT_INPUTS, owner)
+
+
+def check_decoder_inputs(name: str, owner: str = "") -> None:
+    """:class:`UserError` unless ``name`` is one of :data:`DECODER_INPUTS`."""
+    _check("decoder_inputs", name, DECODER_INPUTS, owner)
+
+
+def _hand_view(field: str, name: str, obs_dim: int, width: int, rest: bool) -> tuple[nn.Module, int]:
+    module = HandContext(rest)
+    if obs_dim != module.obs_dim:
+        default = CONTEXT_INPUTS[0] if rest else DECODER_INPUTS[0]
+        raise UserError(f"{field} {name!r} reads Sawyer observations ({module.obs_dim} numbers), "
+                        f"this env's have {obs_dim}: use {field}='{default}'")
+    return module, width - obs_dim + HAND_WIDTH
+
+
+def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module, int]:
+    """The transform called ``name`` of context transitions ``[s, a, r]`` (``context_dim`` wide, ``s`` of
+    ``obs_dim``) and the width it leaves; :class:`UserError` if it does not fit."""
+    check_context_inputs(name)
+    if name == "transition":
+        return nn.Identity(), context_dim
+    return _hand_view("context_inputs", name, obs_dim, context_dim, rest=True)
+
+
+def decoder_inputs(name: str, obs_dim: int) -> tuple[nn.Module, int]:
+    """The transform called ``name`` of the decoder's observations and the width it leaves."""
+    check_decoder_inputs(name)
+    if name == "observation":
+        return nn.Identity(), obs_dim
+    return _hand_view("decoder_inputs", name, obs_dim, obs_dim, rest=False)

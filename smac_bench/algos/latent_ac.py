@@ -35,7 +35,7 @@ from smac_bench.algos.base import Agent, OnlineSetting
 from smac_bench.algos.config import LatentACConfig, coerce_config
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.algos.inputs import policy_inputs
+from smac_bench.algos.inputs import context_inputs, decoder_inputs, policy_inputs
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.algos.online import Rollout
 from smac_bench.data import buffer as buffers
@@ -76,8 +76,10 @@ class LatentActorCritic(Agent):
         z_in = self.obs_dim + self.act_dim + cfg.latent_dim
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(seed, "init"))
-            self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim)
-            self.decoder = (RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden)
+            seen, seen_dim = context_inputs(cfg.context_inputs, self.obs_dim, self.context_dim)
+            self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim, seen, seen_dim)
+            self.decoder = (RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden,
+                                          *decoder_inputs(cfg.decoder_inputs, self.obs_dim))
                             if self.uses_decoder else None)
             self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim,
                                              inputs=policy_inputs(cfg.policy_inputs, self.obs_dim))
