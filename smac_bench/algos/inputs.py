@@ -1,5 +1,5 @@
-"""What a policy sees of an observation, and the context encoder of a transition: inputs before the first
-layer (issue #18).
+"""What a policy, the context encoder and SMAC's reward decoder see of their inputs: parameter-free
+transforms before the first layer (issue #18).
 
 * ``"observation"`` — the observation as the env gives it (every family's default; rlkit's choice).
 * ``"hand-relative"`` — Sawyer only: every object's position becomes its offset from the hand, shrunk to at
@@ -14,14 +14,16 @@ The transform has no parameters, so a policy's state dict (and its checkpoints) 
 
 What the context encoder sees of a transition ``(s, a, r)`` (:func:`context_inputs`):
 
-* ``"transition"`` — all of it (every family's default; rlkit's ``(o, a, r)`` context).
+* ``"transition"`` — all of it (every family's default; rlkit's ``(o, a, r)``: ``context_encoder_input_dim``
+  in ``rlkit/torch/smac/launcher_util.py``).
 * ``"hand"`` — Sawyer only: the hand's position and opening, the action and the reward; no object. A departure
   from rlkit. Why: a sawyer-manip layout's object poses name the table, so an encoder that sees them can
   identify a training task by table and by which sibling's episodes score, a lookup that says nothing on a
   new table. Without them a success step can only say where the hand was when it scored, a place on the
   table that carries over to new layouts.
 
-What SMAC's reward decoder sees of an observation (:func:`decoder_inputs`): ``"observation"`` (rlkit's) or
+What SMAC's reward decoder sees of an observation (:func:`decoder_inputs`): ``"observation"`` (rlkit's
+reward predictor reads ``(o, a, z)``) or
 ``"hand"`` (Sawyer only: the hand's position and opening; with the action and ``z``). Why: a decoder that
 sees the objects can predict a training task's reward by table, which lets ``z`` name the task instead of
 placing where it scores.
@@ -94,19 +96,18 @@ def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module
     return module
 
 
-class HandContext(nn.Module):
-    """Context transitions ``[s, a, r]`` of Sawyer observations -> ``[hand, a, r]`` (the first
-    :data:`HAND_WIDTH` numbers of ``s``, then everything after the observation); with ``rest=False``
-    observations -> their first :data:`HAND_WIDTH` numbers."""
+class HandOnly(nn.Module):
+    """The hand's numbers of a Sawyer observation (the first :data:`HAND_WIDTH`), then, with ``keep_tail``,
+    whatever follows the observation (a context transition's action and reward)."""
 
-    def __init__(self, rest: bool = True) -> None:
+    def __init__(self, keep_tail: bool) -> None:
         super().__init__()
         from smac_bench.envs.sawyer.env import OBS_DIM  # lazily: the env module imports MuJoCo
 
-        self.obs_dim, self.rest = OBS_DIM, rest
+        self.obs_dim, self.keep_tail = OBS_DIM, keep_tail
 
-    def forward(self, c: torch.Tensor) -> torch.Tensor:
-        return torch.cat([c[..., :HAND_WIDTH], c[..., self.obs_dim:]], -1) if self.rest else c[..., :HAND_WIDTH]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[..., :HAND_WIDTH], x[..., self.obs_dim:]], -1) if self.keep_tail else x[..., :HAND_WIDTH]
 
 
 def _check(field: str, name: str, choices: tuple[str, ...], owner: str) -> None:
@@ -124,11 +125,10 @@ def check_decoder_inputs(name: str, owner: str = "") -> None:
     _check("decoder_inputs", name, DECODER_INPUTS, owner)
 
 
-def _hand_view(field: str, name: str, obs_dim: int, width: int, rest: bool) -> tuple[nn.Module, int]:
-    module = HandContext(rest)
+def _hand_only(field: str, default: str, obs_dim: int, width: int, keep_tail: bool) -> tuple[nn.Module, int]:
+    module = HandOnly(keep_tail)
     if obs_dim != module.obs_dim:
-        default = CONTEXT_INPUTS[0] if rest else DECODER_INPUTS[0]
-        raise UserError(f"{field} {name!r} reads Sawyer observations ({module.obs_dim} numbers), "
+        raise UserError(f"{field} 'hand' reads Sawyer observations ({module.obs_dim} numbers), "
                         f"this env's have {obs_dim}: use {field}='{default}'")
     return module, width - obs_dim + HAND_WIDTH
 
@@ -139,7 +139,7 @@ def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module
     check_context_inputs(name)
     if name == "transition":
         return nn.Identity(), context_dim
-    return _hand_view("context_inputs", name, obs_dim, context_dim, rest=True)
+    return _hand_only("context_inputs", "transition", obs_dim, context_dim, keep_tail=True)
 
 
 def decoder_inputs(name: str, obs_dim: int) -> tuple[nn.Module, int]:
@@ -147,4 +147,4 @@ def decoder_inputs(name: str, obs_dim: int) -> tuple[nn.Module, int]:
     check_decoder_inputs(name)
     if name == "observation":
         return nn.Identity(), obs_dim
-    return _hand_view("decoder_inputs", name, obs_dim, obs_dim, rest=False)
+    return _hand_only("decoder_inputs", "observation", obs_dim, obs_dim, keep_tail=False)
