@@ -1,5 +1,5 @@
-"""Policy and context inputs (issue #18): Sawyer's hand-relative observation transform, the hand-only context,
-their checks and their checkpoints."""
+"""Policy, context and decoder inputs (issue #18): Sawyer's hand-relative observation transform, the hand-only
+views of the encoder and the decoder, their checks and their checkpoints."""
 
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ def test_a_hand_decoder_predicts_from_the_hand_action_and_z_only():
     assert not torch.allclose(decoder(obs, actions, z), decoder(obs, actions, z + 1))
 
 
-def test_context_inputs_misfits_are_one_line_errors():
+def test_context_and_decoder_inputs_misfits_are_one_line_errors():
     assert context_inputs("transition", 7, 12)[1] == 12
     with pytest.raises(UserError, match="context_inputs must be one of transition, hand"):
         context_inputs("objects", OBS_DIM, OBS_DIM + 5)
