@@ -89,10 +89,14 @@ def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module
     check_policy_inputs(name)
     if name == "observation":
         return nn.Identity()
-    module = HandRelative(told_goal)
+    return _fitting_sawyer(HandRelative(told_goal), "policy_inputs", name, obs_dim, "observation")
+
+
+def _fitting_sawyer(module: nn.Module, field: str, name: str, obs_dim: int, default: str) -> nn.Module:
+    """``module`` (a Sawyer transform) if observations of ``obs_dim`` are Sawyer's, else the one-line error."""
     if obs_dim != module.obs_dim:
-        raise UserError(f"policy_inputs {name!r} reads Sawyer observations ({module.obs_dim} numbers), "
-                        f"this env's have {obs_dim}: use policy_inputs='observation'")
+        raise UserError(f"{field} {name!r} reads Sawyer observations ({module.obs_dim} numbers), "
+                        f"this env's have {obs_dim}: use {field}='{default}'")
     return module
 
 
@@ -126,11 +130,7 @@ def check_decoder_inputs(name: str, owner: str = "") -> None:
 
 
 def _hand_only(field: str, default: str, obs_dim: int, width: int, keep_tail: bool) -> tuple[nn.Module, int]:
-    module = HandOnly(keep_tail)
-    if obs_dim != module.obs_dim:
-        raise UserError(f"{field} 'hand' reads Sawyer observations ({module.obs_dim} numbers), "
-                        f"this env's have {obs_dim}: use {field}='{default}'")
-    return module, width - obs_dim + HAND_WIDTH
+    return _fitting_sawyer(HandOnly(keep_tail), field, "hand", obs_dim, default), width - obs_dim + HAND_WIDTH
 
 
 def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module, int]:
