@@ -195,11 +195,14 @@ config's ``True``). Families rlkit has no launcher for fall back to the base con
 FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
     "sawyer-manip": {"awac_advantage": "episode_return", "awac_whiten": True, "awac_beta": 0.3,
                      "actor_likelihood": "action_gaussian", "decoder_loss": "bernoulli", "kl_weight": 0.001,
-                     "policy_lr": 1e-3, "context_lr": 1e-3, "online_awac_advantage": "episode_return"},
+                     "policy_lr": 1e-3, "context_lr": 1e-3, "online_awac_advantage": "episode_return",
+                     "context_inputs": "hand", "decoder_inputs": "hand"},
 }
 """SMAC's (and so the oracle's) departures from rlkit for one task family, measured as remedies where the
 faithful choices learn nothing (sawyer-manip: ``baselines/sawyer-manip-remedies/``); the other families run
-rlkit's settings. Applied by :func:`for_family` when a run is configured for its env."""
+rlkit's settings. Applied by :func:`for_family` when a run is configured for its env. Sawyer's encoder and
+decoder see only the hand: with the object poses in view, ``z`` names a training table instead of placing a
+goal (held-out success with the recipe's context 9.1 % against 3.6 %, paired over 5 seeds)."""
 
 
 def for_family(config: Any, family: str | None) -> Any:
