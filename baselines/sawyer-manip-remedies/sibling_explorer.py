@@ -35,6 +35,7 @@ from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 
 FAMILY = "sawyer-manip"
+HIDDEN_GOAL_AIMS = ("reach", "place_puck")  # their goal point is in no observation: only reward reveals it
 
 
 def sibling_sets(test_ids: list[int]) -> dict[int, list[int]]:
@@ -85,6 +86,10 @@ def main(run_dir: str, checkpoint: str = "offline_end") -> None:
     print(f"{run_dir} ({checkpoint}): {len(rows)} held-out episodes, {n_sib:.2f} siblings a layout on average; "
           f"told the task {np.nanmean(told):.3f}; exploring: an exploration success in {hits.any(1).mean():.3f} "
           f"of runs, task identified in {identified:.3f}, final success {np.nanmean(final):.3f}", flush=True)
+    hidden = np.array([task_family(FAMILY).task(k).params["aim"] in HIDDEN_GOAL_AIMS for k in tasks])
+    for name, rows_of in (("hidden goal point (reach, place-puck)", hidden), ("no hidden goal", ~hidden)):
+        print(f"  {name}: {rows_of.sum() // protocol.num_runs} tasks, told {np.nanmean(told[rows_of]):.3f}, "
+              f"exploring {np.nanmean(final[rows_of]):.3f}", flush=True)
 
 
 if __name__ == "__main__":
