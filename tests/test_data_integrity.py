@@ -86,3 +86,30 @@ def test_new_versions_record_the_held_out_split_as_minari_eval_env(tmp_path, mon
         eval_env = minari.load_dataset(dataset_id).recover_environment(eval_env=True)
         tasks = {eval_env.reset(seed=s)[1]["task_id"] for s in range(12)}
         assert tasks <= set(family.test_ids if split else family.train_ids), (dataset_id, tasks)
+
+
+def test_a_build_whose_floats_differ_from_the_published_one_is_a_local_build(snaps, root, tmp_path):  # noqa: F811
+    """Another CPU's last bits: the build still trains, says what it is, and is held to its own checksum."""
+    from smac_bench.data import load_buffer, minari_io
+    from smac_bench.data.checks import record_local_build, verify
+    from smac_bench.data.mirror import publish
+    from smac_bench.harness.datasets import local_build_of
+
+    _build(snaps)
+    publish(CHEETAH, tmp_path / "mirror")
+    assert record_local_build(CHEETAH) is None and local_build_of(CHEETAH) is None  # the published bytes
+    with h5py.File(minari_io.hdf5_path(CHEETAH), "r+") as f:  # what another CPU's rounding leaves behind
+        actions = f["episode_0/actions"]
+        actions[0] = np.nextafter(actions[0], np.float32(2))
+    record = record_local_build(CHEETAH)
+    assert list(record["files"]) == ["data/main_data.hdf5"] and local_build_of(CHEETAH) == record
+    assert load_buffer(CHEETAH).sizes.sum() > 0
+    report = verify(CHEETAH)
+    assert not report.problems and any(line.startswith("a local build") for line in report.ok)
+    h5 = minari_io.hdf5_path(CHEETAH)
+    data = bytearray(h5.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
+    h5.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="does not match the sha256 its local build recorded.*datasets build"):
+        load_buffer(CHEETAH)
+    assert any("the sha256 its local build recorded" in p for p in verify(CHEETAH).problems)

@@ -189,6 +189,18 @@ def test_submit_refuses_existing_out_and_leaves_nothing_on_failure(good, tmp_pat
     assert not out.exists() and os.listdir(tmp_path / "subs") == []
 
 
+
+def test_submit_refuses_runs_trained_on_a_local_build_of_the_dataset(tmp_path):
+    from smac_bench.leaderboard.submit import SubmissionInfo, build_submission
+
+    runs = tmp_path / "runs"
+    shutil.copytree(RUNS, runs)
+    config = runs / "seed2" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "dataset_build": {"files": {"x": "0" * 64}}}))
+    with pytest.raises(UserError, match="seed2 trained on a local build of .* datasets download"):
+        build_submission(sorted(runs.glob("seed*")), SubmissionInfo("M", ["A"]), tmp_path / "out", **KW)
+    assert not (tmp_path / "out").exists()
+
 def _echo_evaluator(submission: Path, shift: float = 0.0):
     """Fake harness: replays the submission's own final episodes (plus ``shift``) for each checkpoint."""
     with open(submission / "episodes.csv", newline="") as f:

@@ -120,6 +120,10 @@ def build_command(
                         progress=show)
     console.print(f"built {dataset_id}: {summary['episodes']} episodes, {summary['steps']} steps "
                   f"in {time.perf_counter() - t0:.1f} s")
+    if summary.get("local_build"):
+        console.print(f"note: its bytes differ from the published build's (this CPU rounds the behaviour policies' "
+                      f"float32 arithmetic differently); runs on it work and record it, but numbers comparable "
+                      f"with the reference runs need `smac-bench datasets download {dataset_id} --force`")
 
 
 @app.command("download")

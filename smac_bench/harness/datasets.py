@@ -7,7 +7,7 @@ family's dataset here; ``smac-bench datasets build`` calls the recipes directly.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smac_bench.envs import family_spec
 from smac_bench.errors import UserError
@@ -60,6 +60,20 @@ def reference_scores(dataset_id: str | None) -> dict[str, float] | None:
         standing = standing_score(dataset_id)
         return {"random": float(lo), "expert": float(hi), **({} if standing is None else {"standing": standing})}
     except (KeyError, ValueError, OSError, UserError):
+        return None
+
+
+def local_build_of(dataset_id: str | None) -> dict[str, Any] | None:
+    """The installed ``dataset_id``'s local-build record (its bytes differ from the published build's on this
+    CPU: :func:`smac_bench.data.checks.record_local_build`), or ``None``."""
+    if dataset_id is None:
+        return None
+    from smac_bench.data import minari_io
+    from smac_bench.data.checks import local_build
+
+    try:
+        return local_build(minari_io.read_metadata(dataset_id))
+    except UserError:  # not installed: the run was handed its buffer
         return None
 
 

@@ -31,6 +31,7 @@ from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.errors import UserError
 from smac_bench.harness.config import RunConfig, agent_config_json
 from smac_bench.harness.datasets import load_offline_buffer
+from smac_bench.harness.datasets import local_build_of as _local_build
 from smac_bench.harness.datasets import reference_scores as _reference_scores
 from smac_bench.harness.envpool import make_pool
 from smac_bench.harness.evaluate import evaluate_agent
@@ -327,9 +328,10 @@ def run_experiment(
     if has_results and not resume:
         raise UserError(f"{run_dir} already holds results: pass --resume to continue it or choose another --out")
     spec = env_spec or family_setup(cfg.env)
-    ref = None
+    ref, local = None, None
     if buffer is None:
         buffer, cfg.dataset_id, ref = load_offline_buffer(cfg.env, cfg.device)
+        local = _local_build(cfg.dataset_id)  # a handed-in buffer is not the installed build
     else:
         ref = _reference_scores(cfg.dataset_id)
     _seed_everything(cfg.seed)
@@ -340,7 +342,7 @@ def run_experiment(
         check_halves(cfg)
     config = {**cfg.to_dict(), "reference_scores": ref, "environment": environment_info(),
               "obs_dim": obs_dim, "act_dim": act_dim, "torch_threads": torch.get_num_threads(),
-              "halves": halves}
+              "halves": halves, **({"dataset_build": local} if local else {})}
     old = read_config(run_dir)
     if resume and old:
         # a field added to the agent's config since the run started reads as its default

@@ -155,6 +155,11 @@ def build_submission(
         raise UserError(f"{len(runs)} run folders hold {len(seeds)} distinct seeds; give one run folder per seed")
     configs = [c for c, _ in loaded]
     dataset_id = info.dataset_id or _one([_dataset_id(c) for c in configs], "the dataset")
+    local = [str(d) for d, c in zip(runs, configs, strict=True) if isinstance(c, Mapping) and c.get("dataset_build")]
+    if local:
+        raise UserError(f"{', '.join(local[:3])} trained on a local build of {dataset_id} whose bytes differ from the "
+                        f"published one (config.json: dataset_build): download it (`smac-bench datasets download "
+                        f"{dataset_id} --force`) and rerun those seeds")
     manifest = manifest or dataset_sha256
     sha = manifest(dataset_id) or _find(configs[0], "dataset_sha256")
     if not sha:

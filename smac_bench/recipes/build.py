@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from smac_bench.data import minari_io
+from smac_bench.data.checks import record_local_build
 from smac_bench.envs import family_spec, task_family
 from smac_bench.envs.features import task_features
 from smac_bench.errors import UserError
@@ -194,6 +195,7 @@ def build(
         eval_split="test" if dataset_version(dataset_id) >= 1 else None,
     )
     summary["write_s"] = round(time.perf_counter() - t1, 1)
+    summary["local_build"] = None if custom else record_local_build(dataset_id)  # this CPU's rounding
     summary["episodes"] = len(episodes)
     summary["steps"] = sum(ep.length for ep in episodes)
     summary["random_episodes"] = sum(ep.policy == RANDOM for ep in episodes)
