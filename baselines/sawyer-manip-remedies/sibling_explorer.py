@@ -13,7 +13,10 @@ final episode's success is what an agent executing as well as the bound, and inf
 elimination among siblings allows, would score. It bounds the agents' held-out success under this protocol
 more tightly than the told bound does.
 
-    python baselines/sawyer-manip-remedies/sibling_explorer.py BC_TASK_RUN_DIR [CHECKPOINT]
+``EPISODES`` explores that many episodes instead of the protocol's ``K`` = 2 (one sibling each while untried
+ones remain; the final episode's reset seed is trajectory ``EPISODES``'s, told and exploring alike).
+
+    python baselines/sawyer-manip-remedies/sibling_explorer.py BC_TASK_RUN_DIR [CHECKPOINT [EPISODES]]
 """
 
 from __future__ import annotations
@@ -47,14 +50,15 @@ def sibling_sets(test_ids: list[int]) -> dict[int, list[int]]:
     return {k: by_layout[family.task(k).params["layout"]] for k in test_ids}
 
 
-def main(run_dir: str, checkpoint: str = "offline_end") -> None:
+def main(run_dir: str, checkpoint: str = "offline_end", episodes: str | None = None) -> None:
     torch.set_num_threads(1)
     setup = family_setup(FAMILY)
     test_ids = list(setup.test_ids)
     siblings = sibling_sets(test_ids)
     agent = restore(run_dir, checkpoint=checkpoint)
     protocol = schedule_preset("standard").protocol()
-    k_explore, horizon = protocol.num_exploration_trajectories, protocol.horizon
+    k_explore = int(episodes) if episodes else protocol.num_exploration_trajectories
+    horizon = protocol.horizon
     eval_seed = json.loads((Path(run_dir) / "config.json").read_text())["seed"]  # the harness's eval seed
     rows = [(k, r) for k in test_ids for r in range(protocol.num_runs)]
     tasks = [k for k, _ in rows]
@@ -83,7 +87,8 @@ def main(run_dir: str, checkpoint: str = "offline_end") -> None:
         pool.close()
     n_sib = np.mean([len(siblings[k]) for k in tasks])
     identified = np.mean([c == k for c, k in zip(chosen, tasks, strict=True)])
-    print(f"{run_dir} ({checkpoint}): {len(rows)} held-out episodes, {n_sib:.2f} siblings a layout on average; "
+    print(f"{run_dir} ({checkpoint}, {k_explore} exploration episodes): {len(rows)} held-out episodes, "
+          f"{n_sib:.2f} siblings a layout on average; "
           f"told the task {np.nanmean(told):.3f}; exploring: an exploration success in {hits.any(1).mean():.3f} "
           f"of runs, task identified in {identified:.3f}, final success {np.nanmean(final):.3f}", flush=True)
     hidden = np.array([task_family(FAMILY).task(k).params["aim"] in HIDDEN_GOAL_AIMS for k in tasks])
