@@ -7,11 +7,14 @@ looked. This probe runs both rules on the held-out tasks with a run's agent (one
 protocol's reset seeds, evaluation seed 12345, R = 4, K = 2) and prints the share of runs whose exploration
 scored a success step and the final episode's success (``z`` = the posterior mean of both episodes).
 
-    python baselines/sawyer-manip-remedies/posterior_exploration.py RUN_DIR [CHECKPOINT]
+``EPISODES`` explores that many episodes instead of the protocol's ``K`` = 2.
+
+    python baselines/sawyer-manip-remedies/posterior_exploration.py RUN_DIR [CHECKPOINT [EPISODES]]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import numpy as np
@@ -51,11 +54,13 @@ def explore_and_act(agent, pool, tasks: list[int], seeds: list[int], protocol, u
     return float(scored.mean()), float(np.nanmean(final))
 
 
-def main(run_dir: str, checkpoint: str = "online_end") -> None:
+def main(run_dir: str, checkpoint: str = "online_end", episodes: str | None = None) -> None:
     torch.set_num_threads(1)
     setup = family_setup(FAMILY)
     agent = restore(run_dir, checkpoint=checkpoint)
     protocol = schedule_preset("standard").protocol()
+    if episodes:
+        protocol = dataclasses.replace(protocol, num_exploration_trajectories=int(episodes))
     rows = [(k, r) for k in setup.test_ids for r in range(protocol.num_runs)]
     tasks = [k for k, _ in rows]
     seeds = [episode_seed(EVAL_SEED, k, r) for k, r in rows]
@@ -63,7 +68,9 @@ def main(run_dir: str, checkpoint: str = "online_end") -> None:
     try:
         for update in (False, True):
             scored, final = explore_and_act(agent, pool, tasks, seeds, protocol, update)
-            print(f"{run_dir} ({checkpoint}), second exploration z from the {'posterior' if update else 'prior'}: "
+            rule = "posterior" if update else "prior"
+            print(f"{run_dir} ({checkpoint}, K = {protocol.num_exploration_trajectories}), later exploration z "
+                  f"from the {rule}: "
                   f"exploration scored in {scored:.3f} of {len(rows)} runs, final success {final:.3f}", flush=True)
     finally:
         pool.close()
