@@ -72,9 +72,10 @@ def smoke_episodes(name: str) -> bytes:
     if fixture_path(name).is_file():
         return fixture_path(name).read_bytes()
     algo, env = name.split("-", 1)
-    cfg = smoke_config(algo, env, Path(tempfile.mkdtemp()))
-    run_experiment(cfg, torch_threads=1)
-    return (cfg.run_dir / EPISODES_FILE).read_bytes()
+    with tempfile.TemporaryDirectory() as out:
+        cfg = smoke_config(algo, env, Path(out))
+        run_experiment(cfg, torch_threads=1)
+        return (cfg.run_dir / EPISODES_FILE).read_bytes()
 
 
 def smoke_config(algo: str, env: str, out: Path):
