@@ -106,6 +106,11 @@ def test_a_build_whose_floats_differ_from_the_published_one_is_a_local_build(sna
     assert load_buffer(CHEETAH).sizes.sum() > 0
     report = verify(CHEETAH)
     assert not report.problems and any(line.startswith("a local build") for line in report.ok)
+    from typer.testing import CliRunner
+
+    from smac_bench.cli.datasets import app
+
+    assert "yes (local build)" in CliRunner().invoke(app, ["list"]).output
     h5 = minari_io.hdf5_path(CHEETAH)
     data = bytearray(h5.read_bytes())
     data[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64

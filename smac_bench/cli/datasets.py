@@ -54,6 +54,7 @@ def _display(progress: bool) -> Iterator[Callable[..., None] | None]:
 def list_command() -> None:
     """List the smac-bench datasets: installed locally? published in the manifest?"""
     from smac_bench.data import known_ids, minari_io
+    from smac_bench.data.checks import local_build
     from smac_bench.data.manifest import read_manifest
 
     published = read_manifest()["datasets"]
@@ -61,7 +62,8 @@ def list_command() -> None:
     for dataset_id in known_ids():
         meta = minari_io.read_metadata(dataset_id) if minari_io.is_installed(dataset_id) else None
         entry = published.get(dataset_id)
-        table.add_row(dataset_id, "yes" if meta else "no", str(meta["total_episodes"]) if meta else "-",
+        installed = ("yes (local build)" if local_build(meta) else "yes") if meta else "no"
+        table.add_row(dataset_id, installed, str(meta["total_episodes"]) if meta else "-",
                       str(meta["total_steps"]) if meta else "-",
                       f"{entry['archive']} ({entry['archive_size'] / 1e6:.1f} MB)" if entry else "-")
     console.print(table)
