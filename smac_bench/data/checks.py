@@ -147,14 +147,14 @@ def load_checked_arrays(dataset_id: str) -> dict[str, np.ndarray]:
     files = (entry or {}).get("files", {})
     local = local_build(minari_io.read_metadata(dataset_id))
     published = METADATA_REL in files and HDF5_REL in files
+    want, source = None, ""
     if local and HDF5_REL in local["files"]:
-        if sha256_file(folder / HDF5_REL) != local["files"][HDF5_REL]:
-            raise UserError(f"{folder / HDF5_REL} does not match the sha256 its local build recorded "
-                            f"(corrupt or modified): {_repair_hint(dataset_id)}")
+        want, source = local["files"][HDF5_REL], "the sha256 its local build recorded"
     elif published and sha256_file(folder / METADATA_REL) == files[METADATA_REL]["sha256"]:
-        if sha256_file(folder / HDF5_REL) != files[HDF5_REL]["sha256"]:
-            raise UserError(f"{folder / HDF5_REL} does not match its sha256 in the manifest "
-                            f"(corrupt or modified): {_repair_hint(dataset_id)}")
+        want, source = files[HDF5_REL]["sha256"], "its sha256 in the manifest"
+    if want and sha256_file(folder / HDF5_REL) != want:
+        raise UserError(f"{folder / HDF5_REL} does not match {source} (corrupt or modified): "
+                        f"{_repair_hint(dataset_id)}")
     try:
         arrays = minari_io.load_arrays(dataset_id)
     except (OSError, ValueError, KeyError) as exc:  # h5py raises all three on damaged files
