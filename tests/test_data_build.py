@@ -208,7 +208,7 @@ def test_ensure_dataset_builds_from_shipped_snapshots_once(snaps, root, tmp_path
 
 
 def test_scripted_sawyer_recipe(root):
-    """A tiny scripted-v1 build of the 4 siblings of layout 0: every sibling records the same
+    """A tiny scripted-v2 build of the 4 siblings of layout 0: every sibling records the same
     episodes (observations and actions), each with its own reward labels."""
     pytest.importorskip("smac_bench.envs.sawyer.scripted")
     from smac_bench.data import load_buffer, minari_io, reference_scores
@@ -216,7 +216,7 @@ def test_scripted_sawyer_recipe(root):
     from smac_bench.recipes.build import build
     from smac_bench.recipes.scripted import layout_siblings
 
-    sawyer = "smac-bench/sawyer-manip/scripted-v1"
+    sawyer = "smac-bench/sawyer-manip/scripted-v2"
     siblings = list(layout_siblings("sawyer-manip")[0])
     assert siblings == [0, 1, 2, 3]
     build(sawyer, task_ids=siblings, transitions_per_task=24, max_episode_steps=12, eval_tasks=1)

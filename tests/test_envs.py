@@ -16,7 +16,7 @@ from smac_bench.envs.family import task_file_sha256
 TASK_FILE_SHA256 = {
     "cheetah-vel": "649f251d375ee8b6d3835f48f1ac932ba2dd7ec010f52a3e6360e5a974fc2547",
     "ant-dir": "6b7aa4e38d7902bfab7a9101b28eb93d991734326282f9bb780cbac076558422",
-    "sawyer-manip": "cb77bd57168e11e6611bdb415f90a86e32ce066f9e8b37cfaeaa49d0eeff4de0",
+    "sawyer-manip": "c220e8de030bfc471613266aefa3419479e06223c85d55b571a0e50c7b1c38bf",
 }
 LOCOMOTION = {"cheetah-vel": (130, 100, 30), "ant-dir": (120, 100, 20)}
 

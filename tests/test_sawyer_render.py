@@ -11,7 +11,7 @@ from smac_bench.errors import UserError
 
 pytest.importorskip("smac_bench.envs.sawyer.scripted")
 
-SAWYER = "smac-bench/sawyer-manip/scripted-v1"
+SAWYER = "smac-bench/sawyer-manip/scripted-v2"
 TINY = dict(task_ids=[0, 1], transitions_per_task=24, max_episode_steps=12, eval_tasks=1)  # siblings of layout 0
 
 

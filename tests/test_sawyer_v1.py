@@ -1,4 +1,4 @@
-"""sawyer-manip (v1, ``smac_bench/SawyerManip-v1``): layouts shared by sibling tasks that only the reward
+"""sawyer-manip (task list v2, ``smac_bench/SawyerManip-v1``): layouts shared by sibling tasks that only the reward
 tells apart; scenes, frozen split, held-out property, scripted controllers, env API, rendering.
 
 The probe (issue #18 item 2): siblings give identical reset observations, and a classifier that
@@ -30,13 +30,14 @@ from smac_bench.envs.sawyer.tasks import (
     cell_colour,
     footprint_corners,
     generate_v1,
+    generate_v2,
     rectangles_overlap,
     scene_task,
 )
 from smac_bench.errors import UserError
 
 # The frozen task file: a change here means task ids changed meaning. Never regenerate.
-SHA256_V1 = "cb77bd57168e11e6611bdb415f90a86e32ce066f9e8b37cfaeaa49d0eeff4de0"
+SHA256_V2 = "c220e8de030bfc471613266aefa3419479e06223c85d55b571a0e50c7b1c38bf"
 FAMILY = task_family("sawyer-manip")
 SCENES = {t.task_id: scene_task(t.params) for t in FAMILY.tasks}
 
@@ -57,13 +58,20 @@ def env() -> SawyerManipV1Env:
 
 
 def test_frozen_file_is_pinned_and_what_the_generator_gives():
-    assert task_file_sha256("sawyer-manip") == SHA256_V1
-    assert generate_v1(FAMILY.seed).to_json() == FAMILY.to_json()
+    assert task_file_sha256("sawyer-manip") == SHA256_V2
+    assert generate_v2(FAMILY.seed).to_json() == FAMILY.to_json()
+
+
+def test_v2_keeps_v1_tasks_and_ids_and_adds_training_tables():
+    v1 = generate_v1(FAMILY.seed)
+    assert FAMILY.tasks[:v1.num_tasks] == v1.tasks and FAMILY.test_ids == v1.test_ids == tuple(range(120, 155))
+    assert FAMILY.train_ids == v1.train_ids + tuple(range(155, 1235))
+    assert len(_layouts(FAMILY.train_ids)) == FAMILY.extra["train_layouts"] == 300
 
 
 def test_registration():
     spec = FAMILIES["sawyer-manip"]
-    assert (spec.env_id, spec.dataset_id) == ("smac_bench/SawyerManip-v1", "smac-bench/sawyer-manip/scripted-v1")
+    assert (spec.env_id, spec.dataset_id) == ("smac_bench/SawyerManip-v1", "smac-bench/sawyer-manip/scripted-v2")
     assert "smac_bench/SawyerManip-v0" not in gymnasium.registry and "smac_bench/AntDir-v0" not in gymnasium.registry
     env = gymnasium.make("smac_bench/SawyerManip-v1", task_id=3)
     assert env.spec.max_episode_steps == FAMILY.max_episode_steps == spec.horizon == 200
@@ -311,7 +319,7 @@ def test_probe_only_rewards_tell_siblings_apart(env):
 
 
 def test_v1_behaviour_records_one_episode_per_sibling_with_its_own_reward(env):
-    """The scripted-v1 behaviour, driven as the recipe's rollout drives it (one call per step for
+    """The scripted behaviour (v1 and v2), driven as the recipe's rollout drives it (one call per step for
     all tasks, per-task noise handed in): identical observations and actions on every sibling,
     and slot ``j`` earns reward only on sibling ``j``, whose aim it pursues."""
     from smac_bench.recipes.scripted import layout_siblings, sibling_behaviour

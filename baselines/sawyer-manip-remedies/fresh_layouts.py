@@ -27,7 +27,7 @@ from heldout_offline_context import FAMILY, heldout_buffer
 from smac_bench.envs import task_family
 from smac_bench.envs.family import Task, TaskFamily
 from smac_bench.envs.features import family_task_features
-from smac_bench.envs.sawyer.tasks import TEST_LAYOUTS_V1, TRAIN_COMBOS, TRAIN_LAYOUTS_V1, _split_layouts
+from smac_bench.envs.sawyer.tasks import TRAIN_COMBOS, _split_layouts
 from smac_bench.harness.config import schedule_preset
 from smac_bench.harness.envpool import EnvPool
 from smac_bench.harness.evaluate import evaluate_tasks
@@ -43,7 +43,7 @@ def family_with_layouts(cells: str, layouts: int, seed: int, split: str) -> tupl
     """The frozen family plus ``layouts`` new ones (training combinations cycled) in ``cells``, their tasks
     added to ``split`` (``"train"`` or ``"test"``), and the new tasks' ids."""
     frozen = task_family(FAMILY)
-    first_layout = TRAIN_LAYOUTS_V1 + TEST_LAYOUTS_V1
+    first_layout = 1 + max(int(t.params["layout"]) for t in frozen.tasks)  # 38 on task list v1, 308 on v2
     params = _split_layouts(layouts, TRAIN_COMBOS, CELL_COLOUR[cells], first_layout, np.random.default_rng(seed))
     ids = list(range(len(frozen.tasks), len(frozen.tasks) + len(params)))
     tasks = frozen.tasks + tuple(Task(k, p) for k, p in zip(ids, params, strict=True))

@@ -25,7 +25,6 @@ from run_with import FAMILY, run_config
 
 from smac_bench.data import load_buffer
 from smac_bench.data.buffer import MultiTaskBuffer
-from smac_bench.envs.sawyer.tasks import TRAIN_LAYOUTS_V1
 from smac_bench.harness.datasets import dataset_id_of
 from smac_bench.harness.run import run_experiment
 
@@ -64,7 +63,7 @@ def main(algo: str, seed: int, out: str, layouts: int, overrides: dict, schedule
     extra = heldout_buffer(ids, Path(f"/tmp/sawyer-manip-more-layouts-{layouts}-scripted.npz"))
     dataset = dataset_id_of(FAMILY)
     buffer = joined(load_buffer(dataset), extra)
-    print(f"{len(buffer.task_ids)} training tasks on {TRAIN_LAYOUTS_V1 + layouts} layouts", flush=True)
+    print(f"{len(buffer.task_ids)} training tasks on {family.extra['train_layouts'] + layouts} layouts", flush=True)
     cfg = dataclasses.replace(run_config(algo, seed, out, overrides, schedule_overrides), dataset_id=dataset)
     run_experiment(cfg, buffer=buffer, resume=True, torch_threads=1)
 

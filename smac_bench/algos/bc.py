@@ -75,7 +75,7 @@ class BCConfig:
     """Clone the best ``ceil(top_fraction * episodes)`` of each task's episodes by their return on that task
     (1: all). Without it being told the task is worth nothing on relabelled data: a Sawyer layout's siblings
     hold the *same* eight episodes, so ``p(a | s, task)`` is one mixture for all of them, and only their rewards
-    say which pursue the task (in ``sawyer-manip/scripted-v1`` two of eight succeed, the task's own; measured at
+    say which pursue the task (in the ``sawyer-manip`` scripted data two of eight succeed, the task's own; measured at
     quick, cloning all gave ``bc-task`` exactly ``bc``'s 0 % held-out). ``bc-task``: 0.25, ``bc``: 1."""
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from smac_bench.data import minari_io
 from smac_bench.data.manifest import manifest_entry
+from smac_bench.envs.family import id_span
 from smac_bench.paths import datasets_dir
 from smac_bench.utils.io import atomic_write_text
 
@@ -77,7 +78,7 @@ def write_card(dataset_id: str, out_dir: str | Path | None = None, extra: dict[s
         "| | |",
         "|---|---|",
         f"| task family | `{sb.get('family')}` (env `{json.loads(meta['env_spec'])['id']}`) |",
-        f"| split | {sb.get('split')} tasks only: {len(tasks)} tasks ({_span(tasks)}) |",
+        f"| split | {sb.get('split')} tasks only: {len(tasks)} tasks ({id_span(tasks)}) |",
         f"| episodes / transitions | {meta['total_episodes']} / {meta['total_steps']} "
         f"({sb.get('transitions_per_task')} per task) |",
         f"| size on disk | {meta.get('dataset_size')} MB (HDF5, uncompressed) |",
@@ -222,7 +223,3 @@ def _param(name: str, value: Any) -> str:
     if isinstance(value, (int, str)):
         return f"{name}={value}"
     return ""
-
-
-def _span(ids: list[int]) -> str:
-    return f"{ids[0]}-{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1)) else f"{len(ids)} ids"

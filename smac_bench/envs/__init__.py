@@ -40,8 +40,8 @@ FAMILIES: dict[str, FamilySpec] = {spec.name: spec for spec in (
         env_id="smac_bench/SawyerManip-v1",
         entry_point="smac_bench.envs.sawyer.env:SawyerManipV1Env",
         horizon=200,
-        dataset_id="smac-bench/sawyer-manip/scripted-v1",
-        generator="smac_bench.envs.sawyer.tasks:generate_v1",
+        dataset_id="smac-bench/sawyer-manip/scripted-v2",
+        generator="smac_bench.envs.sawyer.tasks:generate_v2",
     ),
 )}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -87,8 +87,8 @@ class TaskFamily:
         if k is None or not 0 <= k < len(self.tasks):
             raise ValueError(
                 f"unknown task_id {task_id!r} for task family {self.name!r}: "
-                f"valid ids are 0..{len(self.tasks) - 1} (train {_span(self.train_ids)}, "
-                f"test {_span(self.test_ids)})"
+                f"valid ids are 0..{len(self.tasks) - 1} (train {id_span(self.train_ids)}, "
+                f"test {id_span(self.test_ids)})"
             )
         return self.tasks[k]
 
@@ -125,10 +125,18 @@ class TaskFamily:
         )
 
 
-def _span(ids: tuple[int, ...]) -> str:
-    if ids and list(ids) == list(range(ids[0], ids[-1] + 1)):
-        return f"{ids[0]}-{ids[-1]}"
-    return f"{len(ids)} ids"
+def id_span(ids: Sequence[int], most_runs: int = 4) -> str:
+    """``"0-119, 155-1234"``: task ids as their runs of consecutive values, or their count if there are
+    more than ``most_runs`` runs."""
+    runs: list[list[int]] = []
+    for k in sorted(ids):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    if not runs or len(runs) > most_runs:
+        return f"{len(ids)} ids"
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 @dataclass(frozen=True)

@@ -94,20 +94,21 @@ def _sawyer_scripted(family: str) -> list[Any]:
 
 
 register(Recipe(
-    dataset_id="smac-bench/sawyer-manip/scripted-v1",
+    dataset_id="smac-bench/sawyer-manip/scripted-v2",
     family="sawyer-manip",
     behaviour="scripted",
     scripted=_sawyer_scripted,
     transitions_per_task=1600,
     max_envs=40,  # a Sawyer scene env holds ~25 MB: 120 at once would need ~3 GB
     description=(
-        "Scripted Sawyer manipulation data on the 120 training tasks (30 table layouts, 4 sibling tasks "
-        "each that differ only in the unobserved aim or hidden goal point): waypoint controllers with "
-        "Gaussian action noise (std 0.1, as in the SMAC paper), 1,600 transitions (8 episodes x 200 steps) "
-        "per task. Episode slot e of every task pursues the aim of its layout's sibling e mod 4, with "
-        "noise drawn per layout and slot, so all siblings of a layout record the same 8 episodes, each "
-        "labelled with its own reward (the relabelling of rlkit's relabel_offline_data, by simulation): "
-        "2 of a task's 8 episodes pursue its own aim, 6 a sibling's, and only the rewards say which."
+        "Scripted Sawyer manipulation data on the 1,200 training tasks of task list v2 (300 table layouts, "
+        "4 sibling tasks each that differ only in the unobserved aim or hidden goal point): waypoint "
+        "controllers with Gaussian action noise (std 0.1, as in the SMAC paper), 1,600 transitions "
+        "(8 episodes x 200 steps) per task. Episode slot e of every task pursues the aim of its layout's "
+        "sibling e mod 4, with noise drawn per layout and slot, so all siblings of a layout record the same "
+        "8 episodes, each labelled with its own reward (the relabelling of rlkit's relabel_offline_data, by "
+        "simulation): 2 of a task's 8 episodes pursue its own aim, 6 a sibling's, and only the rewards say "
+        "which. The 120 tasks of the first 30 layouts hold exactly scripted-v1's episodes."
     ),
 ))
 

@@ -6,7 +6,7 @@ alone is :mod:`smac_bench.envs.sawyer.clip`).
 Two sources of episodes:
 
 * **offline** (training tasks, the default): an episode of the installed dataset
-  ``smac-bench/sawyer-manip/scripted-v1``, replayed in the simulator. The env is deterministic,
+  ``smac-bench/sawyer-manip/scripted-v2``, replayed in the simulator. The env is deterministic,
   so resetting with the episode's recorded seed and reset options and stepping its recorded
   actions reproduces the recorded observations (to float32 rounding, the dtype the dataset is read
   in); :func:`replay_episode` measures the largest deviation and the clip reports it.
@@ -14,7 +14,7 @@ Two sources of episodes:
   asked for).
 
 With ``sibling=J`` the clip shows the same-numbered episode of task ``J``, a sibling on the same
-table layout, next to the task's. The scripted-v1 behaviour records one episode per slot for all
+table layout, next to the task's. The scripted behaviour records one episode per slot for all
 siblings of a layout, so the two panels move identically and only their labels (aim, return so
 far) differ: the reward alone tells siblings apart. :func:`write_frame_strip` puts such pairs side
 by side for the dataset card.

@@ -1,4 +1,4 @@
-"""Scripted behaviour for the Sawyer recipe (``scripted-v1``): waypoint controllers plus Gaussian noise.
+"""Scripted behaviour for the Sawyer recipes (``scripted-v1``, ``-v2``): waypoint controllers plus Gaussian noise.
 
 As in the SMAC paper, every action carries N(0, 0.1^2) noise. Mixed quality comes from *which
 aim* an episode pursues: a task's episodes pursue each of its layout's siblings' aims in turn, so
@@ -82,7 +82,7 @@ class SiblingScripted:
 
 def sibling_behaviour(family: str, episodes_per_aim: int = EPISODES_PER_AIM_V1, noise_std: float = NOISE_STD,
                       seed: int = 0) -> Sequence[SiblingScripted]:
-    """The behaviour policies of the scripted-v1 recipe, one per episode slot of a task: every
+    """The behaviour policies of the scripted recipes (v1, v2), one per episode slot of a task: every
     sibling's aim ``episodes_per_aim`` times (slots cycle through the siblings). A recipe using
     them records ``episodes_per_aim * S * horizon`` transitions a task, S the most siblings a
     training layout has (every training layout of sawyer-manip has 4: 1,600 transitions)."""
