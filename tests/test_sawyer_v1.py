@@ -343,3 +343,20 @@ def test_v1_behaviour_records_one_episode_per_sibling_with_its_own_reward(env):
         assert returns.argmax() == j and returns[j] > -PROBE_STEPS and (np.delete(returns, j) == -PROBE_STEPS).all()
     own = policies[0](obs, None, np.array(siblings))  # noise-free call: each task's own controller
     assert not all(np.array_equal(a, own[0]) for a in own)
+
+
+def test_an_env_keeps_one_model_and_switching_object_sets_changes_no_episode():
+    """An env holds the model of its current object set only (~23 MB each); leaving a set and coming back
+    replays the same episode as a fresh env."""
+    a = next(k for k in FAMILY.train_ids if SCENES[k].kinds == ("button", "drawer"))
+    b = next(k for k in FAMILY.train_ids if len(SCENES[k].kinds) == 3)
+    actions = np.random.default_rng(1).uniform(-1, 1, (20, 4))
+
+    def episode(env, k):
+        return np.array([env.reset(seed=5, options={"task_id": k})[0]] + [env.step(x)[0] for x in actions])
+
+    env = SawyerManipV1Env()
+    first = episode(env, a)
+    episode(env, b)
+    assert list(env._models) == [SCENES[b].kinds]
+    assert np.array_equal(episode(env, a), first) and np.array_equal(episode(SawyerManipV1Env(), a), first)

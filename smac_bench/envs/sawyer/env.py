@@ -84,8 +84,10 @@ class _SawyerScene(gymnasium.Env):
         self.width, self.height, self.camera = width, height, camera
         self.action_space = spaces.Box(-1.0, 1.0, (4,), np.float32)
         self.observation_space = spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float64)
-        # Compiled models are shared (cached per object set); each env owns copies because the
-        # object poses are written into the model at reset.
+        # Compiled models are shared (cached per object set); each env owns a copy because the object
+        # poses are written into the model at reset. It keeps the current object set's copy only: a
+        # copy holds ~23 MB, so a pool of 140 envs keeping one per object set of the 8 training
+        # combinations held 25 GB; a new copy takes ~7 ms, once per change of object set.
         self._models: dict[tuple[str, ...], tuple[mujoco.MjModel, mujoco.MjData]] = {}
         self._renderers: dict[tuple[str, ...], mujoco.Renderer] = {}
         self._parsed: dict[int, SceneTask] = {}
@@ -108,8 +110,9 @@ class _SawyerScene(gymnasium.Env):
         st = self.scene_task = self._scene_task()
         self.scene: SceneModel = scene_model(st.kinds)
         if st.kinds not in self._models:
+            self.close()  # renderers draw the model they were made with
             model = copy.deepcopy(self.scene.model)
-            self._models[st.kinds] = (model, mujoco.MjData(model))
+            self._models = {st.kinds: (model, mujoco.MjData(model))}
         self.model, self.data = model, data = self._models[st.kinds]
         sc = self.scene
         mujoco.mj_resetData(model, data)
