@@ -107,3 +107,28 @@ def test_preferring_reads_the_preferred_buffer_of_a_task_that_has_rows_and_the_f
     assert set(ctx[2, :, 0].tolist()) == {700.0, 701.0}
     with pytest.raises(ValueError):
         sample_context_preferring(exploration, MultiTaskBuffer(offline.task_ids, 8, 2, 1), slots, 5)
+
+
+def test_a_growing_buffer_allocates_as_rows_arrive_and_samples_as_a_preallocated_one():
+    offline = _buffer()
+    full = MultiTaskBuffer(offline.task_ids, 8, 2, 1, with_episode_returns=True)
+    grown = MultiTaskBuffer(offline.task_ids, 8, 2, 1, with_episode_returns=True, grow=True)
+    assert grown.width == 1 and full.width == 8
+    rng = np.random.default_rng(0)
+    widths = []
+    for task, n in ((1, 2), (3, 1), (1, 3), (7, 2), (1, 6)):  # task 1 wraps: 11 rows into 8
+        rows = rng.normal(size=(n, 2))
+        for buf in (full, grown):
+            buf.add(task, rows, rows[:, :1], rows[:, 0], rows, np.zeros(n), rows[:, 1])
+        widths.append(grown.width)
+    assert widths == [2, 2, 5, 5, 8]  # doubling or what one add needs, never past the capacity
+    slots = torch.tensor([0, 1, 2, 0])
+    for sources in ([offline, grown], [grown]):
+        twin = [full if s is grown else s for s in sources]
+        assert torch.equal(sample(sources, slots, 64, torch.Generator().manual_seed(2)).obs,
+                           sample(twin, slots, 64, torch.Generator().manual_seed(2)).obs)
+    small = MultiTaskBuffer(offline.task_ids, 8, 2, 1, grow=True)
+    small.add(3, np.ones((2, 2)), np.ones((2, 1)), np.ones(2), np.ones((2, 2)), np.zeros(2))
+    tensors, meta = small.state()
+    again = MultiTaskBuffer.from_state(tensors, meta)
+    assert again.grow and again.width == 2 and torch.equal(again.obs, small.obs)

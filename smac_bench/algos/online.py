@@ -261,8 +261,8 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
     if weigh_returns and offline.episode_returns is None:
         offline.keep_episode_returns()
     if agent.online_buffer is None:
-        agent.online_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
-                                              agent.act_dim, agent.device, with_episode_returns=weigh_returns)
+        agent.online_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim, agent.act_dim,
+                                              agent.device, with_episode_returns=weigh_returns, grow=True)
     elif agent.online_buffer.task_ids != offline.task_ids:
         raise ValueError("the offline buffer's tasks changed since this agent's online phase started")
     elif weigh_returns and agent.online_buffer.episode_returns is None:
@@ -273,7 +273,7 @@ def train_online(agent: OnlineLearner, setting: OnlineSetting, num_env_steps: in
     apart = resolve_encoder_buffer(cfg.encoder_buffer, family_of(envs[0])) in ("apart", "exploration")
     if apart and agent.encoder_buffer is None:
         agent.encoder_buffer = MultiTaskBuffer(offline.task_ids, cfg.online_capacity, agent.obs_dim,
-                                               agent.act_dim, agent.device)
+                                               agent.act_dim, agent.device, grow=True)
     encoder_online = agent.encoder_buffer if apart else online
     assert encoder_online is not None
     sources = {"offline": offline, "online": online, "encoder": encoder_online}

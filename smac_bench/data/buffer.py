@@ -1,9 +1,9 @@
 """A multi-task transition buffer held in contiguous torch tensors.
 
-Storage is padded per task: every field has shape ``[num_tasks, capacity, ...]`` and
-``sizes[k]`` transitions of slot ``k`` are valid. This makes the two samples meta-RL needs —
-a transition batch per task and a context batch per task — single vectorised gathers over all
-tasks at once, and lets the online phase append to any task without re-sorting.
+Storage is padded per task: every field has shape ``[num_tasks, width, ...]`` (``width`` = ``capacity``,
+or less while a growing buffer fills) and ``sizes[k]`` transitions of slot ``k`` are valid. This makes
+the two samples meta-RL needs — a transition batch per task and a context batch per task — single
+vectorised gathers over all tasks at once, and lets the online phase append to any task without re-sorting.
 No learning code lives here.
 """
 
@@ -49,6 +49,9 @@ class MultiTaskBuffer:
         device: where the tensors live (sampling happens there too).
         with_episode_returns: keep a per-row episode return, given to :meth:`add` with each row (online data
             whose returns are known when it is stored); offline data computes them with :meth:`keep_episode_returns`.
+        grow: allocate storage as rows arrive (doubling, up to ``capacity``) instead of all at once. For
+            buffers filled a little at a time over many tasks: SMAC's online buffers on 1,200 sawyer-manip
+            tasks at capacity 10,000 preallocated 3.4 GB each and received 12,800 rows in all.
     """
 
     def __init__(
@@ -59,13 +62,15 @@ class MultiTaskBuffer:
         act_dim: int,
         device: str | torch.device = "cpu",
         with_episode_returns: bool = False,
+        grow: bool = False,
     ) -> None:
         self.task_ids = [int(t) for t in task_ids]
         if len(set(self.task_ids)) != len(self.task_ids):
             raise ValueError("task_ids must be unique")
         self.capacity, self.obs_dim, self.act_dim = int(capacity), int(obs_dim), int(act_dim)
         self.device = torch.device(device)
-        k, c = len(self.task_ids), self.capacity
+        self.grow = bool(grow)
+        k, c = len(self.task_ids), min(self.capacity, 1) if grow else self.capacity
         zeros = lambda *shape: torch.zeros(*shape, dtype=torch.float32, device=self.device)  # noqa: E731
         self.obs = zeros(k, c, obs_dim)
         self.actions = zeros(k, c, act_dim)
@@ -74,7 +79,7 @@ class MultiTaskBuffer:
         self.terminals = zeros(k, c, 1)
         self.sizes = torch.zeros(k, dtype=torch.long, device=self.device)
         self.episode_returns: torch.Tensor | None = zeros(k, c, 1) if with_episode_returns else None
-        """``[K, capacity, 1]`` per-row episode returns (``with_episode_returns``, or once :meth:`keep_episode_returns`
+        """``[K, width, 1]`` per-row episode returns (``with_episode_returns``, or once :meth:`keep_episode_returns`
         ran); else ``None``."""
         self._next = np.zeros(k, dtype=np.int64)  # ring-buffer write position per slot
         self._slot = {t: i for i, t in enumerate(self.task_ids)}
@@ -143,12 +148,30 @@ class MultiTaskBuffer:
         values = [torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device) for v in
                   (obs, actions, rewards, next_obs, terminals, episode_returns) if v is not None]
         n = values[0].shape[0]
+        self._reserve(int(self.sizes[slot]) + n)
         pos = (self._next[slot] + np.arange(n)) % self.capacity
         index = torch.as_tensor(pos, device=self.device)
         for name, v in zip(self._stored_fields(), values, strict=True):
             getattr(self, name)[slot, index] = v.reshape(n, -1)
         self._next[slot] = (self._next[slot] + n) % self.capacity
         self.sizes[slot] = min(int(self.sizes[slot]) + n, self.capacity)
+
+    @property
+    def width(self) -> int:
+        """Rows allocated per task: ``capacity``, or fewer while a :attr:`grow` buffer fills."""
+        return int(self.obs.shape[1])
+
+    def _reserve(self, rows: int) -> None:
+        """Allocate at least ``min(rows, capacity)`` rows per task (doubling), keeping what is stored."""
+        want = min(rows, self.capacity)
+        if want <= self.width:
+            return
+        width = min(self.capacity, max(want, 2 * self.width))
+        for name in self._stored_fields():
+            old = getattr(self, name)
+            new = torch.zeros(old.shape[0], width, old.shape[2], dtype=old.dtype, device=old.device)
+            new[:, :old.shape[1]] = old
+            setattr(self, name, new)
 
     def keep_episode_returns(self) -> MultiTaskBuffer:
         """Record each row's episode return (sum of the episode's rewards), which :func:`sample` then
@@ -205,7 +228,7 @@ class MultiTaskBuffer:
         tensors = {name: getattr(self, name)[:, :used].contiguous() for name in self._stored_fields()}
         tensors["sizes"] = self.sizes.clone()
         meta = {"task_ids": list(self.task_ids), "capacity": self.capacity, "obs_dim": self.obs_dim,
-                "act_dim": self.act_dim, "next": [int(n) for n in self._next]}
+                "act_dim": self.act_dim, "next": [int(n) for n in self._next], "grow": self.grow}
         return tensors, meta
 
     @classmethod
@@ -213,7 +236,8 @@ class MultiTaskBuffer:
                    device: str | torch.device = "cpu") -> MultiTaskBuffer:
         """Rebuild the buffer that :meth:`state` described, on ``device``."""
         buf = cls(meta["task_ids"], meta["capacity"], meta["obs_dim"], meta["act_dim"], device,
-                  with_episode_returns="episode_returns" in tensors)
+                  with_episode_returns="episode_returns" in tensors, grow=meta.get("grow", False))
+        buf._reserve(int(tensors["obs"].shape[1]))
         for name in buf._stored_fields():
             src = tensors[name]
             getattr(buf, name)[:, : src.shape[1]] = src.to(buf.device)
@@ -263,7 +287,7 @@ def _pooled_rows(sources: Sequence[MultiTaskBuffer], slots: torch.Tensor, n: int
     for name in names:
         picked = None
         for src, begin in zip(sources, starts, strict=True):
-            local = (position - begin[:, None]).clamp(0, src.capacity - 1)
+            local = (position - begin[:, None]).clamp(0, src.width - 1)
             x = getattr(src, name)[rows, local]
             picked = x if picked is None else torch.where((position >= begin[:, None])[..., None], x, picked)
         out.append(picked)
@@ -302,8 +326,8 @@ def sample_context_preferring(preferred: MultiTaskBuffer, fallback: MultiTaskBuf
     rows = slots[:, None]
     fields = []
     for name in CONTEXT_FIELDS:
-        mine = getattr(preferred, name)[rows, position.clamp(max=preferred.capacity - 1)]
-        other = getattr(fallback, name)[rows, position.clamp(max=fallback.capacity - 1)]
+        mine = getattr(preferred, name)[rows, position.clamp(max=preferred.width - 1)]
+        other = getattr(fallback, name)[rows, position.clamp(max=fallback.width - 1)]
         fields.append(torch.where(use[:, None, None], mine, other))
     return torch.cat(fields, dim=-1)
 
