@@ -15,7 +15,16 @@ import pytest
 from smoke_record import smoke_episodes
 
 from smac_bench.errors import UserError
-from smac_bench.harness.sweep import Grid, Sweep, build_plan, load_sweep_file, log_path, run_sweep
+from smac_bench.harness.sweep import (
+    CellResult,
+    Grid,
+    Sweep,
+    _local_backend,
+    build_plan,
+    load_sweep_file,
+    log_path,
+    run_sweep,
+)
 
 
 def _same_as_fixture(run_dir: Path, algo: str) -> bool:
@@ -133,3 +142,20 @@ def test_ray_stays_optional():
 
     code = "import sys, smac_bench.cli, smac_bench.harness.sweep; assert 'ray' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120).returncode == 0
+
+
+def _killed_or_done(run: str, *_: object) -> CellResult:
+    if run == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+    return CellResult(Path(run), "done")
+
+
+def test_a_local_pool_whose_worker_is_killed_reports_the_cell_and_runs_the_next_one():
+    submit, wait_any, close = _local_backend(1, target=_killed_or_done)
+    try:
+        _, died = wait_any([submit("killed", None, 1, False, None)])
+        assert isinstance(died, str) and "worker died" in died and "--workers" in died
+        _, after = wait_any([submit("next", None, 1, False, None)])  # before: BrokenProcessPool, sweep over
+        assert after == CellResult(Path("next"), "done")
+    finally:
+        close()

@@ -358,14 +358,27 @@ def run_sweep(
     return [results[i] for i in range(total)]
 
 
-def _local_backend(workers: int):
+def _local_backend(workers: int, target: Callable[..., CellResult] = run_cell):
+    """``(submit, wait_any, close)`` on a process pool of ``workers``. A worker that dies (killed, out of
+    memory) breaks the pool and fails the cells running in it; the next submit starts a fresh pool, so the
+    remaining cells still run."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+
+    pool = new_pool()
 
     def submit(*args: Any) -> Any:
-        return pool.submit(run_cell, *args)
+        nonlocal pool
+        try:
+            return pool.submit(target, *args)
+        except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = new_pool()
+            return pool.submit(target, *args)
 
     def wait_any(handles: Sequence[Any]) -> tuple[Any, CellResult | str]:
         done, _ = wait(handles, return_when=FIRST_COMPLETED)
@@ -373,7 +386,8 @@ def _local_backend(workers: int):
         try:
             return future, future.result()
         except Exception as exc:  # noqa: BLE001 - a worker process that died (killed, out of memory)
-            return future, f"the worker died ({type(exc).__name__}: {exc})"
+            return future, (f"the worker died ({type(exc).__name__}: {exc}); if it was killed for memory, "
+                            "run fewer cells at once (--workers)")
 
     return submit, wait_any, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
