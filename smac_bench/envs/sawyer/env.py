@@ -110,7 +110,7 @@ class _SawyerScene(gymnasium.Env):
         st = self.scene_task = self._scene_task()
         self.scene: SceneModel = scene_model(st.kinds)
         if st.kinds not in self._models:
-            self.close()  # renderers draw the model they were made with
+            self._drop_renderers()  # a renderer draws the model it was made with
             model = copy.deepcopy(self.scene.model)
             self._models = {st.kinds: (model, mujoco.MjData(model))}
         self.model, self.data = model, data = self._models[st.kinds]
@@ -206,6 +206,9 @@ class _SawyerScene(gymnasium.Env):
         return frame_renderer.render()
 
     def close(self) -> None:
+        self._drop_renderers()
+
+    def _drop_renderers(self) -> None:
         for renderer in self._renderers.values():
             renderer.close()
         self._renderers.clear()
