@@ -12,7 +12,7 @@ exploration episode earned reward, again on that episode's latent; both are prin
 baseline: one prior draw per episode, final on the posterior mean (``posterior_exploration.explore_and_act``).
 Same tasks, reset seeds, evaluation seed 12345, R = 4, K = 2.
 
-    python baselines/sawyer-manip-remedies/table_prior.py RUN_DIR [CHECKPOINT [COMPONENTS]]
+    python baselines/sawyer-manip-remedies/table_prior.py RUN_DIR [CHECKPOINT [COMPONENTS [weight|sharp]]]
 """
 
 from __future__ import annotations
@@ -89,14 +89,17 @@ def fit_table_prior(agent, dataset_id: str, train_ids: list[int], components: in
 
 
 def explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior: TablePrior, mu,
-                             sd) -> tuple[float, float, float]:
+                             sd, rank: str = "weight") -> tuple[float, float, float]:
     """(share of runs whose exploration scored, final success on the posterior mean, final success acting
     again on the latent of the best-returning exploration episode where one scored, else the posterior mean)."""
     k, horizon = protocol.num_exploration_trajectories, protocol.horizon
     s0 = torch.as_tensor(first_observations(pool, tasks, [trajectory_seed(s, 0) for s in seeds]))
     with torch.no_grad():
-        log_w, mean, _ = prior((s0 - mu) / sd)
-    order = torch.argsort(log_w, -1, descending=True)
+        log_w, mean, log_std = prior((s0 - mu) / sd)
+    # "weight": the most probable components first; "sharp": the narrowest first (a sibling the table
+    # pins down, such as pressing its button, rather than a hidden goal point anywhere)
+    key = log_w if rank == "weight" else -log_std.sum(-1)
+    order = torch.argsort(key, -1, descending=True)
     pieces: list[list[np.ndarray]] = [[] for _ in tasks]
     latents, returns = [], []
     for j in range(k):
@@ -116,7 +119,7 @@ def explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior: TablePr
     return float(scored.mean()), *finals
 
 
-def main(run_dir: str, checkpoint: str = "online_end", components: str = "6") -> None:
+def main(run_dir: str, checkpoint: str = "online_end", components: str = "6", rank: str = "weight") -> None:
     torch.set_num_threads(1)
     setup = family_setup(FAMILY)
     agent = restore(run_dir, checkpoint=checkpoint)
@@ -132,8 +135,9 @@ def main(run_dir: str, checkpoint: str = "online_end", components: str = "6") ->
               f"of {len(rows)} runs, final success {final:.3f}", flush=True)
         train = [k for ids in layout_siblings(FAMILY).values() for k in ids if k in set(setup.train_ids)]
         prior, mu, sd = fit_table_prior(agent, dataset_id, train, int(components), agent.seed)
-        scored, final, replayed = explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior, mu, sd)
-        print(f"{run_dir} ({checkpoint}), exploration z from the table prior ({components} components): "
+        scored, final, replayed = explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior, mu, sd,
+                                                             rank)
+        print(f"{run_dir} ({checkpoint}), exploration z from the table prior ({components} components, {rank} first): "
               f"exploration scored in {scored:.3f} of {len(rows)} runs, final success {final:.3f} on the "
               f"posterior mean, {replayed:.3f} acting again on the latent that scored", flush=True)
     finally:
