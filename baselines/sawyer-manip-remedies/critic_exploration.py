@@ -19,12 +19,18 @@ import sys
 
 import numpy as np
 import torch
-from posterior_exploration import EVAL_SEED, FAMILY, explore_and_act
+from posterior_exploration import (
+    FAMILY,
+    explore_and_act,
+    explore_episode,
+    final_success,
+    held_out_runs,
+    posterior_mean,
+)
 
 from smac_bench.harness.config import schedule_preset
 from smac_bench.harness.envpool import EnvPool
-from smac_bench.harness.evaluate import _append_context, _posterior_by_length, rollout
-from smac_bench.harness.protocol import episode_seed, trajectory_seed
+from smac_bench.harness.protocol import trajectory_seed
 from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 
@@ -59,23 +65,16 @@ def pick_latents(z: torch.Tensor, scores: torch.Tensor, k: int) -> torch.Tensor:
 def explore_with_critic(agent, pool, tasks: list[int], seeds: list[int], protocol,
                         candidates: int) -> tuple[float, float]:
     """(share of runs whose exploration scored, final success) exploring with critic-picked latents."""
-    k, horizon = protocol.num_exploration_trajectories, protocol.horizon
     first_obs = pool.reset(range(len(tasks)), tasks, [trajectory_seed(s, 0) for s in seeds])
     noise = np.stack([np.random.default_rng([s, 7]).standard_normal((candidates, agent.latent_dim)) for s in seeds])
     prior = agent.prior(1)
     z = prior.mean + prior.stddev * torch.as_tensor(noise, dtype=torch.float32)
-    latents = pick_latents(z, critic_scores(agent, first_obs, z), k)
+    latents = pick_latents(z, critic_scores(agent, first_obs, z), protocol.num_exploration_trajectories)
     pieces: list[list[np.ndarray]] = [[] for _ in tasks]
     scored = np.zeros(len(tasks), bool)
-    for j in range(k):
-        res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], latents[:, j], horizon,
-                      protocol.deterministic, record=True)
-        scored |= res.success > 0
-        _append_context(pieces, res)
-    final_z, _, _ = _posterior_by_length(agent, [np.concatenate(p) for p in pieces])
-    final = rollout(agent, pool, tasks, [trajectory_seed(s, k) for s in seeds], final_z, horizon,
-                    protocol.deterministic).success
-    return float(scored.mean()), float(np.nanmean(final))
+    for j in range(protocol.num_exploration_trajectories):
+        scored |= explore_episode(agent, pool, tasks, seeds, protocol, j, latents[:, j], pieces).success > 0
+    return float(scored.mean()), final_success(agent, pool, tasks, seeds, protocol, posterior_mean(agent, pieces))
 
 
 def main(run_dir: str, checkpoint: str = "online_end", candidates: str = "256") -> None:
@@ -83,9 +82,7 @@ def main(run_dir: str, checkpoint: str = "online_end", candidates: str = "256") 
     setup = family_setup(FAMILY)
     agent = restore(run_dir, checkpoint=checkpoint)
     protocol = schedule_preset("standard").protocol()
-    rows = [(k, r) for k in setup.test_ids for r in range(protocol.num_runs)]
-    tasks = [k for k, _ in rows]
-    seeds = [episode_seed(EVAL_SEED, k, r) for k, r in rows]
+    tasks, seeds = held_out_runs(setup, protocol)
     pool = EnvPool(setup.make_env)
     try:
         for rule in ("prior", "critic"):
@@ -94,7 +91,7 @@ def main(run_dir: str, checkpoint: str = "online_end", candidates: str = "256") 
             else:
                 scored, final = explore_with_critic(agent, pool, tasks, seeds, protocol, int(candidates))
             print(f"{run_dir} ({checkpoint}), exploration z from the {rule}: exploration scored in {scored:.3f} "
-                  f"of {len(rows)} runs, final success {final:.3f}", flush=True)
+                  f"of {len(tasks)} runs, final success {final:.3f}", flush=True)
     finally:
         pool.close()
 

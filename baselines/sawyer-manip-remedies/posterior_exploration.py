@@ -22,7 +22,7 @@ import torch
 
 from smac_bench.harness.config import schedule_preset
 from smac_bench.harness.envpool import EnvPool
-from smac_bench.harness.evaluate import _append_context, _posterior_by_length, rollout
+from smac_bench.harness.evaluate import Rollout, _append_context, _posterior_by_length, rollout
 from smac_bench.harness.protocol import episode_seed, trajectory_seed
 from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
@@ -31,27 +31,47 @@ FAMILY = "sawyer-manip"
 EVAL_SEED = 12345
 
 
+def held_out_runs(setup, protocol) -> tuple[list[int], list[int]]:
+    """Task and episode seed of every held-out ``(task, run)`` row of the protocol, evaluation seed 12345."""
+    rows = [(k, r) for k in setup.test_ids for r in range(protocol.num_runs)]
+    return [k for k, _ in rows], [episode_seed(EVAL_SEED, k, r) for k, r in rows]
+
+
+def posterior_mean(agent, pieces: list[list[np.ndarray]]) -> torch.Tensor:
+    """``[N, L]``: the posterior mean of each row's context pieces."""
+    return _posterior_by_length(agent, [np.concatenate(p) for p in pieces])[0]
+
+
+def explore_episode(agent, pool, tasks, seeds, protocol, j: int, z: torch.Tensor,
+                    pieces: list[list[np.ndarray]]) -> Rollout:
+    """Exploration episode ``j`` of every row on ``z [N, L]`` (one per episode), its context added to ``pieces``."""
+    res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z, protocol.horizon,
+                  protocol.deterministic, record=True)
+    _append_context(pieces, res)
+    return res
+
+
+def final_success(agent, pool, tasks, seeds, protocol, z: torch.Tensor) -> float:
+    """Success of the protocol's final episode (after ``K`` exploration episodes) acting on ``z [N, L]``."""
+    k = protocol.num_exploration_trajectories
+    return float(np.nanmean(rollout(agent, pool, tasks, [trajectory_seed(s, k) for s in seeds], z,
+                                    protocol.horizon, protocol.deterministic).success))
+
+
 def explore_and_act(agent, pool, tasks: list[int], seeds: list[int], protocol, update: bool) -> tuple[float, float]:
     """(share of runs whose exploration scored, final success) with the second episode's ``z`` drawn from
     the posterior of the first episode's context when ``update``, else from the prior."""
-    k, horizon = protocol.num_exploration_trajectories, protocol.horizon
     pieces: list[list[np.ndarray]] = [[] for _ in tasks]
     prior = agent.prior(len(tasks))
     mean, std = prior.mean, prior.stddev
     scored = np.zeros(len(tasks), bool)
-    for j in range(k):
+    for j in range(protocol.num_exploration_trajectories):
         if update and j > 0:
             mean, std, _ = _posterior_by_length(agent, [np.concatenate(p) for p in pieces])
         noise = np.stack([np.random.default_rng([s, 5, j]).standard_normal(agent.latent_dim) for s in seeds])
         z = mean + std * torch.as_tensor(noise, dtype=mean.dtype, device=mean.device)
-        res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z, horizon,
-                      protocol.deterministic, record=True)
-        scored |= res.success > 0
-        _append_context(pieces, res)
-    final_z, _, _ = _posterior_by_length(agent, [np.concatenate(p) for p in pieces])
-    final = rollout(agent, pool, tasks, [trajectory_seed(s, k) for s in seeds], final_z, horizon,
-                    protocol.deterministic).success
-    return float(scored.mean()), float(np.nanmean(final))
+        scored |= explore_episode(agent, pool, tasks, seeds, protocol, j, z, pieces).success > 0
+    return float(scored.mean()), final_success(agent, pool, tasks, seeds, protocol, posterior_mean(agent, pieces))
 
 
 def main(run_dir: str, checkpoint: str = "online_end", episodes: str | None = None) -> None:
@@ -61,9 +81,7 @@ def main(run_dir: str, checkpoint: str = "online_end", episodes: str | None = No
     protocol = schedule_preset("standard").protocol()
     if episodes:
         protocol = dataclasses.replace(protocol, num_exploration_trajectories=int(episodes))
-    rows = [(k, r) for k in setup.test_ids for r in range(protocol.num_runs)]
-    tasks = [k for k, _ in rows]
-    seeds = [episode_seed(EVAL_SEED, k, r) for k, r in rows]
+    tasks, seeds = held_out_runs(setup, protocol)
     pool = EnvPool(setup.make_env)
     try:
         for update in (False, True):
@@ -71,7 +89,7 @@ def main(run_dir: str, checkpoint: str = "online_end", episodes: str | None = No
             rule = "posterior" if update else "prior"
             print(f"{run_dir} ({checkpoint}, K = {protocol.num_exploration_trajectories}), later exploration z "
                   f"from the {rule}: "
-                  f"exploration scored in {scored:.3f} of {len(rows)} runs, final success {final:.3f}", flush=True)
+                  f"exploration scored in {scored:.3f} of {len(tasks)} runs, final success {final:.3f}", flush=True)
     finally:
         pool.close()
 

@@ -23,13 +23,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from posterior_exploration import EVAL_SEED, FAMILY, explore_and_act
+from posterior_exploration import (
+    FAMILY,
+    explore_and_act,
+    explore_episode,
+    final_success,
+    held_out_runs,
+    posterior_mean,
+)
 
 from smac_bench.data import load_buffer
 from smac_bench.harness.config import schedule_preset
 from smac_bench.harness.envpool import EnvPool
-from smac_bench.harness.evaluate import _append_context, _offline_contexts, _posterior_by_length, rollout
-from smac_bench.harness.protocol import episode_seed, trajectory_seed
+from smac_bench.harness.evaluate import _offline_contexts, _posterior_by_length
+from smac_bench.harness.protocol import trajectory_seed
 from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 from smac_bench.recipes.scripted import layout_siblings
@@ -92,7 +99,6 @@ def explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior: TablePr
                              sd, rank: str = "weight") -> tuple[float, float, float]:
     """(share of runs whose exploration scored, final success on the posterior mean, final success acting
     again on the latent of the best-returning exploration episode where one scored, else the posterior mean)."""
-    k, horizon = protocol.num_exploration_trajectories, protocol.horizon
     s0 = torch.as_tensor(first_observations(pool, tasks, [trajectory_seed(s, 0) for s in seeds]))
     with torch.no_grad():
         log_w, mean, log_std = prior((s0 - mu) / sd)
@@ -102,20 +108,16 @@ def explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior: TablePr
     order = torch.argsort(key, -1, descending=True)
     pieces: list[list[np.ndarray]] = [[] for _ in tasks]
     latents, returns = [], []
-    for j in range(k):
+    for j in range(protocol.num_exploration_trajectories):
         z = mean[torch.arange(len(tasks)), order[:, j % prior.k]]
-        res = rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z, horizon,
-                      protocol.deterministic, record=True)
         latents.append(z)
-        returns.append(res.returns)
-        _append_context(pieces, res)
+        returns.append(explore_episode(agent, pool, tasks, seeds, protocol, j, z, pieces).returns)
     returns = np.stack(returns, 1)
-    scored = returns.max(1) > -horizon
-    posterior_z, _, _ = _posterior_by_length(agent, [np.concatenate(p) for p in pieces])
+    scored = returns.max(1) > -protocol.horizon  # a success step (reward success - 1)
+    posterior_z = posterior_mean(agent, pieces)
     best = torch.stack(latents, 1)[torch.arange(len(tasks)), torch.as_tensor(returns.argmax(1))]
     replay_z = torch.where(torch.as_tensor(scored)[:, None], best, posterior_z)
-    finals = [float(np.nanmean(rollout(agent, pool, tasks, [trajectory_seed(s, k) for s in seeds], z, horizon,
-                                       protocol.deterministic).success)) for z in (posterior_z, replay_z)]
+    finals = [final_success(agent, pool, tasks, seeds, protocol, z) for z in (posterior_z, replay_z)]
     return float(scored.mean()), *finals
 
 
@@ -125,20 +127,18 @@ def main(run_dir: str, checkpoint: str = "online_end", components: str = "6", ra
     agent = restore(run_dir, checkpoint=checkpoint)
     dataset_id = json.loads((Path(run_dir) / "config.json").read_text())["dataset_id"]
     protocol = schedule_preset("standard").protocol()
-    rows = [(k, r) for k in setup.test_ids for r in range(protocol.num_runs)]
-    tasks = [k for k, _ in rows]
-    seeds = [episode_seed(EVAL_SEED, k, r) for k, r in rows]
+    tasks, seeds = held_out_runs(setup, protocol)
     pool = EnvPool(setup.make_env)
     try:
         scored, final = explore_and_act(agent, pool, tasks, seeds, protocol, update=False)
         print(f"{run_dir} ({checkpoint}), exploration z from N(0, I): exploration scored in {scored:.3f} "
-              f"of {len(rows)} runs, final success {final:.3f}", flush=True)
+              f"of {len(tasks)} runs, final success {final:.3f}", flush=True)
         train = [k for ids in layout_siblings(FAMILY).values() for k in ids if k in set(setup.train_ids)]
         prior, mu, sd = fit_table_prior(agent, dataset_id, train, int(components), agent.seed)
         scored, final, replayed = explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior, mu, sd,
                                                              rank)
         print(f"{run_dir} ({checkpoint}), exploration z from the table prior ({components} components, {rank} first): "
-              f"exploration scored in {scored:.3f} of {len(rows)} runs, final success {final:.3f} on the "
+              f"exploration scored in {scored:.3f} of {len(tasks)} runs, final success {final:.3f} on the "
               f"posterior mean, {replayed:.3f} acting again on the latent that scored", flush=True)
     finally:
         pool.close()
