@@ -66,20 +66,14 @@ class TablePrior(torch.nn.Module):
         return -torch.logsumexp(log_w + comp, -1).mean()
 
 
-def first_observations(pool: EnvPool, tasks: list[int], seeds: list[int], chunk: int = 140) -> np.ndarray:
-    """Reset observations of ``tasks`` with ``seeds``, ``chunk`` envs at a time (a Sawyer env holds ~25 MB)."""
-    return np.concatenate([np.asarray(pool.reset(range(len(tasks[i:i + chunk])), tasks[i:i + chunk],
-                                                 seeds[i:i + chunk]), np.float32)
-                           for i in range(0, len(tasks), chunk)])
-
-
 def fit_table_prior(agent, dataset_id: str, train_ids: list[int], components: int,
                     seed: int) -> tuple[TablePrior, torch.Tensor, torch.Tensor]:
     """The fitted prior and the input normalisation ``(mean, std)`` of ``s_0``."""
     buffer = load_buffer(dataset_id)
-    tasks = [k for k in train_ids if k in set(buffer.task_ids)]
+    held = set(buffer.task_ids)
+    tasks = [k for k in train_ids if k in held]
     z, _, _ = _posterior_by_length(agent, _offline_contexts(buffer, tasks, [seed + k for k in tasks], CONTEXT))
-    s0 = buffer.obs[[buffer.task_ids.index(k) for k in tasks], 0].float().cpu()  # each task's first reset
+    s0 = buffer.obs[buffer.slots(tasks), 0].float().cpu()  # each task's first reset
     mu, sd = s0.mean(0), s0.std(0).clamp_min(1e-3)
     torch.manual_seed(seed)
     model = TablePrior(s0.shape[1], agent.latent_dim, components)
@@ -99,7 +93,8 @@ def explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior: TablePr
                              sd, rank: str = "weight") -> tuple[float, float, float]:
     """(share of runs whose exploration scored, final success on the posterior mean, final success acting
     again on the latent of the best-returning exploration episode where one scored, else the posterior mean)."""
-    s0 = torch.as_tensor(first_observations(pool, tasks, [trajectory_seed(s, 0) for s in seeds]))
+    s0 = torch.as_tensor(np.asarray(pool.reset(range(len(tasks)), tasks, [trajectory_seed(s, 0) for s in seeds]),
+                                    np.float32))
     with torch.no_grad():
         log_w, mean, log_std = prior((s0 - mu) / sd)
     # "weight": the most probable components first; "sharp": the narrowest first (a sibling the table
@@ -133,7 +128,8 @@ def main(run_dir: str, checkpoint: str = "online_end", components: str = "6", ra
         scored, final = explore_and_act(agent, pool, tasks, seeds, protocol, update=False)
         print(f"{run_dir} ({checkpoint}), exploration z from N(0, I): exploration scored in {scored:.3f} "
               f"of {len(tasks)} runs, final success {final:.3f}", flush=True)
-        train = [k for ids in layout_siblings(FAMILY).values() for k in ids if k in set(setup.train_ids)]
+        training = set(setup.train_ids)
+        train = [k for ids in layout_siblings(FAMILY).values() for k in ids if k in training]
         prior, mu, sd = fit_table_prior(agent, dataset_id, train, int(components), agent.seed)
         scored, final, replayed = explore_with_table_prior(agent, pool, tasks, seeds, protocol, prior, mu, sd,
                                                              rank)
