@@ -27,8 +27,9 @@ from smac_bench.utils.io import atomic_write_json, atomic_write_with
 
 FORMAT_VERSION = 1
 WEIGHTS, STATE = "weights.safetensors", "state.json"
-POLICY_MODULES = ("policy", "encoder")
-"""What evaluation needs: acting needs the policy, inferring ``z`` from context the encoder."""
+POLICY_MODULES = ("policy", "encoder", "table_prior")
+"""What evaluation needs: acting needs the policy, inferring ``z`` from context the encoder, exploring a new
+scene the table prior (agents that have one)."""
 
 
 class Checkpointable(Protocol):
@@ -171,7 +172,8 @@ def load_agent(agent: Checkpointable, directory: str | Path) -> None:
 
 
 def save_policy(agent: Checkpointable, directory: str | Path) -> None:
-    """Write the policy and encoder only (no optimiser, replay or training streams): about 0.4 MB at ``quick``.
+    """Write the policy, encoder and table prior only (no optimiser, replay or training streams): about 0.4 MB
+    at ``quick``.
 
     ``rng.act`` is kept so that evaluation with sampled actions resumes the same stream; protocol
     evaluation with mean actions does not draw from it.
@@ -179,15 +181,15 @@ def save_policy(agent: Checkpointable, directory: str | Path) -> None:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     modules = agent.modules()
-    tensors = {f"{prefix}.{key}": value for prefix in POLICY_MODULES
-               for key, value in modules[prefix].state_dict().items()}
+    kept = [prefix for prefix in POLICY_MODULES if prefix in modules]
+    tensors = {f"{prefix}.{key}": value for prefix in kept for key, value in modules[prefix].state_dict().items()}
     tensors["rng.act"] = agent.act_generator.get_state()
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_with(directory / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
     atomic_write_json(directory / STATE, {
         "format_version": FORMAT_VERSION, "kind": "policy", "agent": agent.name, "obs_dim": agent.obs_dim,
         "act_dim": agent.act_dim, "seed": agent.seed, "config": config_to_dict(agent.config),
-        "modules": list(POLICY_MODULES), "num_updates": agent.num_updates, "num_env_steps": agent.num_env_steps,
+        "modules": kept, "num_updates": agent.num_updates, "num_env_steps": agent.num_env_steps,
         "weights_sha256": _sha256(directory / WEIGHTS),
     })
 
@@ -200,7 +202,7 @@ def load_policy(agent: Checkpointable, directory: str | Path) -> None:
         raise UserError(f"{directory} is a full agent checkpoint, not a policy checkpoint: load it with Agent.load")
     tensors = load_file(str(directory / WEIGHTS), device="cpu")
     modules = agent.modules()
-    for prefix in POLICY_MODULES:
+    for prefix in (prefix for prefix in POLICY_MODULES if prefix in modules):
         modules[prefix].load_state_dict({k[len(prefix) + 1:]: v for k, v in tensors.items()
                                          if k.startswith(prefix + ".")})
     agent.act_generator.set_state(tensors["rng.act"])

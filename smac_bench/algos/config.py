@@ -72,6 +72,18 @@ class LatentACConfig:
     episodes and the final episode of protocol v2 (0: one ``z`` per episode). rlkit's
     ``exploration_resample_latent_period=1`` (``rlkit/torch/smac/base_config.py``, SMAC and PEARL
     configs alike), counted in env steps by ``rollout`` in ``rlkit/torch/smac/sampler.py``."""
+    exploration_prior: str = "standard_normal"
+    """Where exploration draws ``z`` (online prior-phase collection and protocol v2's ``K`` episodes).
+    ``"standard_normal"``: ``N(0, I)``, redrawn every :attr:`exploration_resample_period` steps (rlkit).
+    ``"table"``: one ``z`` per episode from a prior over the tasks the episode's first observation could host,
+    fitted after every offline training call (:mod:`smac_bench.algos.table_prior`; a departure for
+    sawyer-manip, where siblings share a table)."""
+    table_prior_components: int = 6
+    """Mixture components of the ``"table"`` prior; episode ``j`` acts on the ``j``-th most probable one."""
+    replay_rewarded_above: float | None = None
+    """Protocol v2's final episode acts again on the latents of the best-returning exploration episode whose
+    reward rose above this value at some step (sawyer-manip: ``-1.0``, a step without success); rows where
+    none did keep the posterior. ``None``: always the posterior (rlkit)."""
 
 
 @dataclass
@@ -196,13 +208,15 @@ FAMILY_SETTINGS: dict[str, dict[str, Any]] = {
     "sawyer-manip": {"awac_advantage": "episode_return", "awac_whiten": True, "awac_beta": 0.3,
                      "actor_likelihood": "action_gaussian", "decoder_loss": "bernoulli", "kl_weight": 0.001,
                      "policy_lr": 1e-3, "context_lr": 1e-3, "online_awac_advantage": "episode_return",
-                     "context_inputs": "hand", "decoder_inputs": "hand"},
+                     "context_inputs": "hand", "decoder_inputs": "hand", "exploration_prior": "table",
+                     "replay_rewarded_above": -1.0},
 }
 """SMAC's (and so the oracle's) departures from rlkit for one task family, measured as remedies where the
 faithful choices learn nothing (sawyer-manip: ``baselines/sawyer-manip-remedies/``); the other families run
 rlkit's settings. Applied by :func:`for_family` when a run is configured for its env. Sawyer's encoder and
 decoder see only the hand: with the object poses in view, ``z`` names a training table instead of placing a
-goal (held-out success with the recipe's context 9.1 % against 3.6 %, paired over 5 seeds)."""
+goal (held-out success with the recipe's context 9.1 % against 3.6 %, paired over 5 seeds). It explores a new
+table with a prior fitted to the tables of its data and acts again on the latent that earned reward."""
 
 
 def for_family(config: Any, family: str | None) -> Any:
@@ -212,6 +226,7 @@ def for_family(config: Any, family: str | None) -> Any:
 
 
 ENCODER_BUFFERS = ("family", "apart", "pooled", "exploration")
+EXPLORATION_PRIORS = ("standard_normal", "table")
 
 
 def resolve_encoder_buffer(choice: str, family: str | None) -> str:
@@ -298,6 +313,9 @@ def coerce_config(config: Any, cls: type[C]) -> C:
     if out.exploration_resample_period < 0:
         period = out.exploration_resample_period
         raise UserError(f"{cls.__name__}.exploration_resample_period must be >= 0, got {period}")
+    if out.exploration_prior not in EXPLORATION_PRIORS:
+        raise UserError(f"{cls.__name__}.exploration_prior must be one of {', '.join(EXPLORATION_PRIORS)}, "
+                        f"not {out.exploration_prior!r}")
     if isinstance(out, SMACConfig):
         resolve_encoder_buffer(out.encoder_buffer, None)  # refuses unknown choices
         check_decoder_inputs(out.decoder_inputs, "SMACConfig.")

@@ -9,7 +9,8 @@ rlkit's SMAC (``rlkit/torch/smac/sampler.py``, ``rollout``): ``z`` is redrawn ev
 prior while exploring — the posterior is not updated between exploration episodes
 (``MetaRLAlgorithm.collect_paths`` in ``rlkit/core/meta_rl_algorithm.py`` passes
 ``update_posterior_period=0``) — and, in the final episode, from the posterior of the exploration
-episodes' context, again every env step.
+episodes' context, again every env step. Departures a family may set (sawyer-manip): a prior fitted to the
+scenes of the data in place of ``N(0, I)``, and a final episode that acts again on the latent that earned reward.
 """
 
 from __future__ import annotations
@@ -31,12 +32,20 @@ class ExplorationPolicy:
     final_z: str = "sample"
     """Final episode: ``"sample"`` draws ``z ~ q(z | c)`` every :attr:`resample_period` steps, ``"mean"``
     uses the posterior mean throughout (protocol v1's rule)."""
+    prior: str = "standard_normal"
+    """Exploration latents: ``"standard_normal"`` draws from ``N(0, I)`` as above; ``"table"`` asks the agent's
+    ``exploration_latents(first_obs, episode)`` for one ``z`` per episode (:mod:`smac_bench.algos.table_prior`)."""
+    replay_above: float | None = None
+    """Final episode: act again on the latents of the best-returning exploration episode whose reward rose above
+    this value at some step (rows where none did keep :attr:`final_z`); ``None``: never."""
 
     def __post_init__(self) -> None:
         if self.resample_period < 0:
             raise ValueError(f"resample_period must be >= 0, got {self.resample_period}")
         if self.final_z not in FINAL_Z:
             raise ValueError(f"final_z must be one of {FINAL_Z}, not {self.final_z!r}")
+        if self.prior not in ("standard_normal", "table"):
+            raise ValueError(f"prior must be standard_normal or table, not {self.prior!r}")
 
     def draws(self, horizon: int) -> int:
         """Fresh ``z`` draws an episode of ``horizon`` steps needs."""

@@ -38,6 +38,7 @@ from smac_bench.algos.exploration import ExplorationPolicy
 from smac_bench.algos.inputs import context_inputs, decoder_inputs, policy_inputs
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.algos.online import Rollout
+from smac_bench.algos.table_prior import FIT_CONTEXT, TablePrior, first_observations, fit_table_prior, posterior_means
 from smac_bench.data import buffer as buffers
 from smac_bench.data.buffer import Batch, MultiTaskBuffer, context_dim
 from smac_bench.utils.io import atomic_write_json, atomic_write_with
@@ -84,6 +85,9 @@ class LatentActorCritic(Agent):
             self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim,
                                              inputs=policy_inputs(cfg.policy_inputs, self.obs_dim))
             self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
+            # last, so the networks' initial weights do not depend on it; every fit redraws its weights
+            self.table_prior = (TablePrior(self.obs_dim, cfg.latent_dim, cfg.table_prior_components)
+                                if cfg.exploration_prior == "table" else None)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         for module in self.modules().values():
             module.to(self.device)
@@ -114,6 +118,8 @@ class LatentActorCritic(Agent):
                 "target_critic": self.target_critic}
         if self.decoder is not None:
             mods["decoder"] = self.decoder
+        if self.table_prior is not None:
+            mods["table_prior"] = self.table_prior
         return mods
 
     def check_buffer(self, buffer: MultiTaskBuffer) -> None:
@@ -176,8 +182,24 @@ class LatentActorCritic(Agent):
                  context[:, i * size:(i + 1) * size]) for i in range(minibatches)]
 
     def train_offline(self, buffer: MultiTaskBuffer, num_updates: int) -> dict[str, float]:
+        """``num_updates`` offline updates; then, with ``exploration_prior="table"``, the table prior is refitted
+        to the encoder they left (from its own random stream: training's draws are unchanged)."""
         self.check_buffer(buffer)
-        return self.train_updates({"offline": buffer}, int(num_updates), self.config.batch_size, is_online=False)
+        stats = self.train_updates({"offline": buffer}, int(num_updates), self.config.batch_size, is_online=False)
+        if self.table_prior is not None:
+            stats["table_prior_nll"] = self.fit_table_prior(buffer)
+        return stats
+
+    def fit_table_prior(self, buffer: MultiTaskBuffer) -> float:
+        """Fit :attr:`table_prior` to the posterior means of ``buffer``'s tasks; returns the final NLL.
+
+        Seeded by ``(seed, num_updates)``, so a resumed run fits exactly what an uninterrupted one did."""
+        assert self.table_prior is not None
+        generator = torch_generator(derive_seed(self.seed, "table_prior_context", self.num_updates), self.device)
+        z = posterior_means(self.encoder, buffer, FIT_CONTEXT, generator)
+        trace = fit_table_prior(self.table_prior, first_observations(buffer), z,
+                                derive_seed(self.seed, "table_prior_init", self.num_updates))
+        return trace[-1]
 
     def train_online(self, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:
         return {}
@@ -217,7 +239,19 @@ class LatentActorCritic(Agent):
     @property
     def exploration(self) -> ExplorationPolicy:
         """How this agent draws ``z`` while exploring and in the scored episode (online phase and protocol v2)."""
-        return ExplorationPolicy(resample_period=self.config.exploration_resample_period)
+        cfg = self.config
+        return ExplorationPolicy(resample_period=cfg.exploration_resample_period, prior=cfg.exploration_prior,
+                                 replay_above=cfg.replay_rewarded_above)
+
+    @torch.no_grad()
+    def exploration_latents(self, first_obs: np.ndarray | torch.Tensor,
+                            episode: int | torch.Tensor) -> torch.Tensor:
+        """``[N, L]``: the ``"table"`` prior's latent for exploration episode ``episode`` (per row, or one for all)
+        of episodes that began at ``first_obs [N, obs_dim]``."""
+        if self.table_prior is None:
+            raise ValueError("exploration_latents needs exploration_prior='table'")
+        obs = torch.as_tensor(np.asarray(first_obs), dtype=torch.float32, device=self.device)
+        return self.table_prior.ranked_mean(obs, episode)
 
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and variances ``[T, L]`` of ``q(z | c)`` (differentiable; no checks)."""

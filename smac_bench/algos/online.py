@@ -4,8 +4,9 @@ One online iteration (rlkit's ``MetaRLAlgorithm`` loop, vectorised over tasks):
 
 1. draw ``online_tasks_per_iter`` training tasks (with replacement) and give each its own env;
 2. *prior* rollouts: exactly ``online_prior_steps`` steps per env (episodes; the last one is cut
-   at the budget), with ``z ~ N(0, I)`` re-drawn every ``exploration_resample_period`` steps (the
-   agent's :class:`~smac_bench.algos.exploration.ExplorationPolicy`, the rule protocol v2 evaluates with);
+   at the budget), with ``z ~ N(0, I)`` re-drawn every ``exploration_resample_period`` steps, or one ``z``
+   per episode from a ``"table"`` prior (the agent's :class:`~smac_bench.algos.exploration.ExplorationPolicy`,
+   the rule protocol v2 evaluates with);
 3. *posterior* rollouts: likewise ``online_posterior_steps`` steps with ``z`` re-drawn as often from
    ``q(z | c)``, ``c`` a fresh context of the task per episode from the encoder's sources (offline
    data plus the ``"encoder"`` online data, below);
@@ -110,6 +111,9 @@ class OnlineLearner(Protocol):
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Means and variances ``[T, L]`` of ``q(z | c)`` for context ``[T, C, dim]``."""
 
+    def exploration_latents(self, first_obs: np.ndarray, episode: int | torch.Tensor) -> torch.Tensor:
+        """``[N, L]``: the ``"table"`` exploration prior's latents of episodes that began at ``first_obs``."""
+
     def sample_actions(self, obs: torch.Tensor, z: torch.Tensor, deterministic: bool,
                        generator: torch.Generator) -> torch.Tensor:
         """Policy actions ``[N, act_dim]`` for ``obs [N, obs_dim]`` and ``z [N, L]``."""
@@ -139,7 +143,9 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
 
     ``z`` is redrawn every ``agent.exploration.resample_period`` steps of an episode (0: once), from
     the prior or, with ``use_posterior``, from ``q(z | c)`` with ``c`` drawn from ``offline`` and
-    ``encoder_online`` (the online data the encoder reads) at each episode's start.
+    ``encoder_online`` (the online data the encoder reads) at each episode's start. With the ``"table"``
+    exploration prior, a prior-phase episode acts on the agent's ``exploration_latents`` for its first
+    observation, the ``j``-th episode of an env on the ``j``-th most probable task of its scene.
 
     An env whose episode ends early (Ant falls) starts another; the episode running when the quota
     is reached is cut there (not marked terminal), so every phase collects exactly its budget.
@@ -157,6 +163,8 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
     returns: list[float] = []
     episode_of = np.zeros(n_env, dtype=np.int64)
     episodes_begun = 0
+    env_episodes = np.zeros(n_env, dtype=np.int64)  # episodes each env began in this call
+    table_prior = agent.exploration.prior == "table" and not use_posterior
 
     def begin(idx: list[int]) -> None:
         nonlocal episodes_begun
@@ -172,6 +180,10 @@ def collect(agent: OnlineLearner, envs: list, task_ids: np.ndarray, quota: int, 
         z_label[idx] = losses.reparam_sample(mu, std, agent.generator)
         if use_posterior:
             mu_pol[idx], std_pol[idx] = _posterior(agent, {"offline": offline, "encoder": encoder_online}, tasks)
+        elif table_prior:
+            mu_pol[idx] = agent.exploration_latents(obs[idx], torch.as_tensor(env_episodes[idx]))
+            std_pol[idx] = 0.0
+        env_episodes[idx] += 1
 
     begin(list(range(n_env)))
     while active.any():

@@ -13,7 +13,7 @@ episodes and offline-context draws are skipped; their final episodes and rows ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from torch.distributions import Normal, kl_divergence
 
 from smac_bench.algos.base import Agent
 from smac_bench.algos.exploration import ExplorationPolicy, exploration_policy, latents_per_step
+from smac_bench.algos.table_prior import replay_choice
 from smac_bench.data.buffer import MultiTaskBuffer
 from smac_bench.harness.envpool import EnvPool, ProcessEnvPool, make_pool
 from smac_bench.harness.protocol import Protocol, ProtocolV1, episode_seed, offline_task_ids, trajectory_seed
@@ -41,7 +42,8 @@ class Rollout:
     """Result of stepping ``N`` envs for one trajectory each.
 
     ``obs/actions/rewards`` are ``[N, H, ...]`` (only the first ``length[i]`` steps of row ``i``
-    are valid; present only when recording); ``success`` is NaN where the env never reported it.
+    are valid; present only when recording); ``success`` is NaN where the env never reported it;
+    ``latents`` is the ``z`` the episodes acted on (``[N, L]`` or ``[N, H, L]``).
     """
 
     returns: np.ndarray
@@ -50,6 +52,7 @@ class Rollout:
     obs: np.ndarray | None = None
     actions: np.ndarray | None = None
     rewards: np.ndarray | None = None
+    latents: torch.Tensor | None = None
 
 
 def rollout(
@@ -57,19 +60,22 @@ def rollout(
     pool: Pool,
     task_ids: Sequence[int],
     reset_seeds: Sequence[int],
-    z: torch.Tensor,
+    z: torch.Tensor | Callable[[np.ndarray], torch.Tensor],
     horizon: int,
     deterministic: bool,
     record: bool = False,
 ) -> Rollout:
     """One trajectory in each of the pool's first ``len(task_ids)`` envs, all stepped in lockstep.
 
-    ``z`` is ``[N, L]`` (one latent per trajectory) or ``[N, horizon, L]`` (one per step). The policy
-    is called once per time step, batched over the envs still running.
+    ``z`` is ``[N, L]`` (one latent per trajectory), ``[N, horizon, L]`` (one per step), or a function of
+    the reset observations ``[N, obs_dim]`` returning either. The policy is called once per time step,
+    batched over the envs still running.
     """
     n = len(task_ids)
     pool.ensure(n)
     obs = pool.reset(range(n), task_ids, reset_seeds)
+    if callable(z):
+        z = z(obs.copy())
     act_dim = int(np.prod(pool.action_shape))
     returns = np.zeros(n)
     lengths = np.zeros(n, dtype=np.int64)
@@ -101,7 +107,7 @@ def rollout(
         reported = ~np.isnan(succ)
         success[idx[reported]] = np.fmax(success[idx[reported]], succ[reported])
         active[idx[done]] = False
-    return Rollout(returns, lengths, success, rec_obs, rec_act, rec_rew)
+    return Rollout(returns, lengths, success, rec_obs, rec_act, rec_rew, z)
 
 
 def _prior_draws(agent: Agent, seeds: Sequence[int], trajectory: int) -> torch.Tensor:
@@ -198,9 +204,13 @@ def _evaluate_chunk(
         mean, std, kl, z = _told_latents(agent, tasks)
         steps = 0
     else:
+        explored: list[Rollout] = []
         if context_source == "exploration":
-            contexts = (_explore(agent, pool, tasks, seeds, protocol) if v1
-                        else _explore_v2(agent, pool, tasks, seeds, protocol, policy))
+            if v1:
+                contexts = _explore(agent, pool, tasks, seeds, protocol)
+            else:
+                explored = _explore_v2(agent, pool, tasks, seeds, protocol, policy)
+                contexts = _contexts(explored)
             steps = sum(len(c) for c in contexts)
         else:
             contexts = _offline_contexts(buffer, tasks, seeds, protocol.context_size)
@@ -208,6 +218,8 @@ def _evaluate_chunk(
         mean, std, kl = _posterior_by_length(agent, contexts)
         z = mean if v1 else _episode_latents(policy, mean, std, seeds, k, protocol.horizon,
                                              use_mean=policy.final_z == "mean")
+        if explored and policy.replay_above is not None:
+            z = _replay_rewarded(z, explored, policy.replay_above, protocol.horizon)
     final_seeds = [trajectory_seed(s, k) for s in seeds]
     res = rollout(agent, pool, tasks, final_seeds, z, protocol.horizon, protocol.deterministic)
     df = pd.DataFrame({
@@ -252,15 +264,46 @@ def _explore(
 
 
 def _explore_v2(agent: Agent, pool: Pool, tasks: list[int], seeds: list[int], protocol: Protocol,
-                policy: ExplorationPolicy) -> list[np.ndarray]:
-    """v2: ``K`` trajectories with ``z ~ p(z)`` redrawn as the agent's policy says; each row's ``(s, a, r)`` context."""
-    pieces: list[list[np.ndarray]] = [[] for _ in tasks]
+                policy: ExplorationPolicy) -> list[Rollout]:
+    """v2: the ``K`` recorded exploration trajectories, with ``z ~ p(z)`` redrawn as the agent's policy says, or
+    with the ``"table"`` prior one ``z`` per trajectory from the agent's ``exploration_latents``."""
     prior = agent.prior(len(tasks))
+    out = []
     for j in range(protocol.num_exploration_trajectories):
-        z = _episode_latents(policy, prior.mean, prior.stddev, seeds, j, protocol.horizon)
-        _append_context(pieces, rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z,
-                                        protocol.horizon, protocol.deterministic, record=True))
+        if policy.prior == "table":
+            def z(first_obs: np.ndarray, episode: int = j) -> torch.Tensor:
+                return agent.exploration_latents(first_obs, episode)  # type: ignore[attr-defined]
+        else:
+            z = _episode_latents(policy, prior.mean, prior.stddev, seeds, j, protocol.horizon)
+        out.append(rollout(agent, pool, tasks, [trajectory_seed(s, j) for s in seeds], z,
+                           protocol.horizon, protocol.deterministic, record=True))
+    return out
+
+
+def _contexts(explored: list[Rollout]) -> list[np.ndarray]:
+    """Each row's ``(s, a, r)`` context: its steps of every recorded trajectory, in order."""
+    pieces: list[list[np.ndarray]] = [[] for _ in explored[0].returns]
+    for res in explored:
+        _append_context(pieces, res)
     return [np.concatenate(p, axis=0) for p in pieces]
+
+
+def _replay_rewarded(z: torch.Tensor, explored: list[Rollout], above: float, horizon: int) -> torch.Tensor:
+    """``z [N, H, L]`` of the final episode with each row whose exploration earned reward (a step's reward above
+    ``above``) acting again on the latents of its best-returning such episode (:func:`replay_choice`)."""
+    max_rewards = np.stack([np.where(np.arange(horizon) < res.lengths[:, None], res.rewards, -np.inf).max(1)
+                            for res in explored], 1)
+    choice = replay_choice(np.stack([res.returns for res in explored], 1), max_rewards, above)
+    out = _per_step(z, horizon).clone()
+    for j, res in enumerate(explored):
+        rows = torch.as_tensor(np.flatnonzero(choice == j), device=z.device)
+        out[rows] = _per_step(res.latents, horizon)[rows].to(out.dtype)
+    return out
+
+
+def _per_step(z: torch.Tensor, horizon: int) -> torch.Tensor:
+    """``[N, H, L]``: ``z`` as one latent per step (``[N, L]`` repeated)."""
+    return z if z.dim() == 3 else z[:, None].expand(-1, horizon, -1)
 
 
 def _episode_latents(policy: ExplorationPolicy, mean: torch.Tensor, std: torch.Tensor, seeds: list[int],

@@ -1,0 +1,115 @@
+"""A learned prior over the tasks a scene could host, ``p(z | s_0)``, to explore a new scene with.
+
+A departure from rlkit, which explores with ``z ~ N(0, I)`` (``rlkit/torch/smac/sampler.py``), for families
+whose tasks share scenes (sawyer-manip: siblings share a table and differ only in what the observation
+cannot show). The first observation ``s_0`` says which tasks a scene *could* host, though not which one is
+meant; the prior is a mixture of diagonal Gaussians over ``z`` from a small MLP on ``s_0``, fitted by maximum
+likelihood to the offline tasks' posterior means (each from :data:`FIT_CONTEXT` of the task's offline
+transitions) paired with the first observation of the task's offline data. It needs no task labels: only
+the encoder, the data and the scenes.
+
+Exploration episode ``j`` acts on the mean of the ``j``-th most probable component for its ``s_0`` (one ``z``
+per episode). On the sawyer-manip v2 grid's SMAC runs this scored a success in held-out exploration about
+three times as often as ``N(0, I)`` and lifted held-out success 1.7 -> 4.0 % (+2.3 pp [+0.4, +4.1] over 5
+seeds, ``baselines/sawyer-manip-remedies/table_prior.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from smac_bench.data.buffer import MultiTaskBuffer
+
+FIT_CONTEXT = 400
+"""Offline transitions per task whose posterior mean is the fit's target: two sawyer episodes' worth, as the
+``K = 2`` exploration episodes give."""
+FIT_STEPS = 3000
+"""Full-batch Adam steps of the fit (the negative log-likelihood flattens out by about 2,000 on sawyer v2)."""
+FIT_CHUNK = 100
+"""Tasks whose contexts go through the encoder at once (memory: 1,200 tasks x 400 transitions in one pass
+would hold ~0.4 GB per hidden layer)."""
+
+
+class TablePrior(nn.Module):
+    """``p(z | s_0)``: mixture weights, means and log standard deviations of ``components`` diagonal Gaussians.
+
+    ``s_0`` is whitened by the fit's statistics (buffers ``obs_mean`` / ``obs_std``, checkpointed with the weights).
+    """
+
+    def __init__(self, obs_dim: int, latent_dim: int, components: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.components, self.latent_dim = components, latent_dim
+        self.net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, components * (1 + 2 * latent_dim)))
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def forward(self, first_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log mixture weights ``[N, K]``, means and log standard deviations ``[N, K, L]`` for ``s_0 [N, obs_dim]``."""
+        out = self.net((first_obs - self.obs_mean) / self.obs_std)
+        k = self.components
+        logits, rest = out[:, :k], out[:, k:].reshape(-1, k, 2, self.latent_dim)
+        return torch.log_softmax(logits, -1), rest[:, :, 0], rest[:, :, 1].clamp(-5, 2)
+
+    def nll(self, first_obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood of latents ``z [N, L]`` given their scenes' ``s_0 [N, obs_dim]``."""
+        log_w, mean, log_std = self(first_obs)
+        component = torch.distributions.Normal(mean, log_std.exp()).log_prob(z[:, None]).sum(-1)
+        return -torch.logsumexp(log_w + component, -1).mean()
+
+    @torch.no_grad()
+    def ranked_mean(self, first_obs: torch.Tensor, rank: int | torch.Tensor) -> torch.Tensor:
+        """``[N, L]``: the mean of each row's ``rank``-th most probable component (``rank`` one for all or ``[N]``;
+        cycling past the last)."""
+        log_w, mean, _ = self(first_obs)
+        rows = torch.arange(len(mean), device=mean.device)
+        ranks = torch.as_tensor(rank, device=mean.device).expand(len(mean)) % self.components
+        return mean[rows, torch.argsort(log_w, -1, descending=True)[rows, ranks]]
+
+
+def first_observations(buffer: MultiTaskBuffer) -> torch.Tensor:
+    """``[T, obs_dim]``: each task's first stored observation (a recipe stores a task's episodes in order, so
+    it is the reset of the task's first episode)."""
+    return buffer.obs[:, 0]
+
+
+@torch.no_grad()
+def posterior_means(encoder: nn.Module, buffer: MultiTaskBuffer, size: int,
+                    generator: torch.Generator) -> torch.Tensor:
+    """``[T, L]``: the posterior mean of ``size`` offline transitions of each of the buffer's tasks."""
+    context = buffer.sample_context(buffer.task_ids, size, generator)
+    return torch.cat([encoder.posterior_params(context[s:s + FIT_CHUNK])[0]
+                      for s in range(0, len(context), FIT_CHUNK)])
+
+
+def fit_table_prior(prior: TablePrior, first_obs: torch.Tensor, z: torch.Tensor, seed: int,
+                    steps: int = FIT_STEPS) -> list[float]:
+    """Fit ``prior`` from fresh weights (drawn from ``seed``) to ``z [T, L]`` given ``first_obs [T, obs_dim]``;
+    returns the negative log-likelihood every 1,000 steps and at the end (diagnostics)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for layer in prior.net:
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+    prior.obs_mean.copy_(first_obs.mean(0))
+    prior.obs_std.copy_(first_obs.std(0).clamp_min(1e-3) if len(first_obs) > 1 else torch.ones_like(prior.obs_std))
+    optimizer = torch.optim.Adam(prior.net.parameters(), lr=1e-3)
+    trace = []
+    for step in range(steps):
+        loss = prior.nll(first_obs, z)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 1000 == 0 or step == steps - 1:
+            trace.append(float(loss.detach()))
+    return trace
+
+
+def replay_choice(returns: np.ndarray, max_rewards: np.ndarray, above: float) -> np.ndarray:
+    """``[N]``: per row, the exploration episode to act again in the final episode (the best-returning one whose
+    reward rose above ``above`` at some step), or ``-1`` where none did. ``returns`` and ``max_rewards``: ``[N, K]``."""
+    earned = max_rewards > above
+    best = np.where(earned, returns, -np.inf).argmax(1)
+    return np.where(earned.any(1), best, -1)
