@@ -3,12 +3,14 @@ on the same machine and thread settings gives the run's own episodes.csv rows.""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from safetensors import safe_open
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "harness"))
 import harness_toy  # noqa: E402
@@ -25,16 +27,22 @@ SCHEDULE = Schedule(offline_updates=40, online_env_steps=80, eval_every_updates=
                     num_runs=2, num_exploration_trajectories=1, num_offline_tasks=3)
 
 
-@pytest.mark.parametrize("algo", ["smac", "offline-pearl"])
-def test_a_pruned_run_reevaluates_from_its_policy_checkpoint_exactly(tmp_path, algo):
+@pytest.mark.parametrize(("algo", "changes"), [
+    ("smac", {}), ("offline-pearl", {}),
+    # the table prior explores and the final episode replays what earned reward: both need the prior's weights
+    ("smac", {"exploration_prior": "table", "replay_rewarded_above": -1.0})])
+def test_a_pruned_run_reevaluates_from_its_policy_checkpoint_exactly(tmp_path, algo, changes):
     cfg = RunConfig(algo=algo, env="toy", seed=3, preset="smoke", out=tmp_path, schedule=SCHEDULE,
-                    agent_config=agent_config(algo, "smoke"))
+                    agent_config=dataclasses.replace(agent_config(algo, "smoke"), **changes))
     setup, buffer = harness_toy.toy_spec(horizon=10, noisy=True), harness_toy.toy_buffer()
     episodes = run_experiment(cfg, buffer=buffer, env_spec=setup, torch_threads=1)
     point = cfg.run_dir / "checkpoints" / "online_end"
     policy_bytes = sum(f.stat().st_size for f in (point / "policy").iterdir())
     agent_bytes = sum(f.stat().st_size for f in (point / "agent").iterdir())
-    assert policy_bytes < agent_bytes / 3  # no optimiser, critics, replay
+    with safe_open(point / "policy" / "weights.safetensors", "pt") as weights:
+        kept = {key.split(".")[0] for key in weights.keys()}  # noqa: SIM118 (safe_open is no mapping)
+    assert kept == {"policy", "encoder", "rng"} | ({"table_prior"} if changes else set())
+    assert changes or policy_bytes < agent_bytes / 3  # no optimiser, critics, replay
     shutil.rmtree(point / "agent")  # the full checkpoint may be pruned
     agent = restore(cfg.run_dir, checkpoint="online_end")
     with pytest.raises(UserError, match="policy checkpoint"):

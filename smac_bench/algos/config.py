@@ -80,6 +80,8 @@ class LatentACConfig:
     sawyer-manip, where siblings share a table)."""
     table_prior_components: int = 6
     """Mixture components of the ``"table"`` prior; episode ``j`` acts on the ``j``-th most probable one."""
+    table_prior_fit_steps: int = 3000
+    """Full-batch Adam steps of each fit of the ``"table"`` prior (its NLL flattens out by about 2,000 on sawyer v2)."""
     replay_rewarded_above: float | None = None
     """Protocol v2's final episode acts again on the latents of the best-returning exploration episode whose
     reward rose above this value at some step (sawyer-manip: ``-1.0``, a step without success); rows where
@@ -257,7 +259,8 @@ def smac_preset(preset: str) -> SMACConfig:
         "paper": lambda: SMACConfig(online_context_minibatches=4),
         "quick": _quick_smac,
         "standard": _quick_smac,
-        "smoke": lambda: SMACConfig(**_SMOKE_NETS, decoder_hidden=(16, 16), online_tasks_per_iter=2,
+        "smoke": lambda: SMACConfig(**_SMOKE_NETS, decoder_hidden=(16, 16), table_prior_fit_steps=200,
+                                    online_tasks_per_iter=2,
                                     online_prior_steps=20, online_posterior_steps=20, online_updates_per_iter=20,
                                     online_batch_size=32, rollout_context_size=32, online_capacity=2_000),
     }[preset]()

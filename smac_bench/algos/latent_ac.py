@@ -198,7 +198,8 @@ class LatentActorCritic(Agent):
         generator = torch_generator(derive_seed(self.seed, "table_prior_context", self.num_updates), self.device)
         z = posterior_means(self.encoder, buffer, FIT_CONTEXT, generator)
         trace = fit_table_prior(self.table_prior, first_observations(buffer), z,
-                                derive_seed(self.seed, "table_prior_init", self.num_updates))
+                                derive_seed(self.seed, "table_prior_init", self.num_updates),
+                                self.config.table_prior_fit_steps)
         return trace[-1]
 
     def train_online(self, setting: OnlineSetting, num_env_steps: int) -> dict[str, float]:

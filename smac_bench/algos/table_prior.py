@@ -25,8 +25,6 @@ from smac_bench.data.buffer import MultiTaskBuffer
 FIT_CONTEXT = 400
 """Offline transitions per task whose posterior mean is the fit's target: two sawyer episodes' worth, as the
 ``K = 2`` exploration episodes give."""
-FIT_STEPS = 3000
-"""Full-batch Adam steps of the fit (the negative log-likelihood flattens out by about 2,000 on sawyer v2)."""
 FIT_CHUNK = 100
 """Tasks whose contexts go through the encoder at once (memory: 1,200 tasks x 400 transitions in one pass
 would hold ~0.4 GB per hidden layer)."""
@@ -85,7 +83,7 @@ def posterior_means(encoder: nn.Module, buffer: MultiTaskBuffer, size: int,
 
 
 def fit_table_prior(prior: TablePrior, first_obs: torch.Tensor, z: torch.Tensor, seed: int,
-                    steps: int = FIT_STEPS) -> list[float]:
+                    steps: int) -> list[float]:
     """Fit ``prior`` from fresh weights (drawn from ``seed``) to ``z [T, L]`` given ``first_obs [T, obs_dim]``;
     returns the negative log-likelihood every 1,000 steps and at the end (diagnostics)."""
     with torch.random.fork_rng(devices=[]):
