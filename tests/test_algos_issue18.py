@@ -119,6 +119,16 @@ def test_episode_return_weights_whiten_within_each_task():
     assert sharper[0, 2] / sharper[0, 0] == pytest.approx(float(w[0, 2] / w[0, 0]) ** 2, rel=1e-5)
 
 
+def test_per_task_episode_return_weights_give_every_task_the_same_total():
+    # task 0: one success among four rows whitens to a large weight; task 1: two of four
+    returns = torch.tensor([[-200.0, -200.0, -200.0, -50.0], [-200.0, -200.0, -50.0, -50.0]])[..., None]
+    plain = losses.episode_return_weights(returns, 0.3).reshape(2, 4)
+    assert plain[0].sum() > 3 * plain[1].sum()  # the rare success outweighs the other task
+    even = losses.episode_return_weights(returns, 0.3, per_task=True).reshape(2, 4)
+    assert even.sum(1).tolist() == pytest.approx([4.0, 4.0])
+    torch.testing.assert_close(even / even.sum(1, keepdim=True), plain / plain.sum(1, keepdim=True))  # same ranking
+
+
 def test_episode_return_weighting_clones_the_behaviour_that_reaches_each_tasks_goal():
     buffer = _two_behaviour_buffer()
     over = dict(decoder_loss="bernoulli", kl_weight=0.001, awac_whiten=True)

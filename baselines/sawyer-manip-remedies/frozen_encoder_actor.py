@@ -9,14 +9,18 @@ policy and critics from the run's own initial weights, and trains them for ``UPD
 encoder frozen (the online update without its ``-Q`` term: the same episode-return weights, batch and
 learning rates). It then scores held-out tasks with the recipe's data as context
 (``heldout_offline_context.heldout_buffer``) and training tasks with offline context (evaluation seed 12345,
-R = 4); the run's own actor, same rows: ``final_latent_rule.py``'s first line.
+R = 4); the run's own actor, same rows: ``final_latent_rule.py``'s first line. ``OVERRIDES`` (JSON) changes
+the actor-critic's settings, e.g. ``'{"meta_batch": 16, "batch_size": 32}'`` (the cloner's 16 tasks an update).
+``LATENT`` ``mean`` trains on the posterior mean of each update's context instead of a draw from it (with
+``'{"context_size": 400}'``: nearly the fixed latent per task the cloner is told).
 
-    python baselines/sawyer-manip-remedies/frozen_encoder_actor.py RUN_DIR [CHECKPOINT [UPDATES]]
+    python baselines/sawyer-manip-remedies/frozen_encoder_actor.py RUN_DIR [CHECKPOINT [UPDATES [OVERRIDES [LATENT]]]]
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 
@@ -34,14 +38,21 @@ from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 
 
-def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000") -> None:
+def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000", overrides: str = "{}",
+         latent: str = "sample") -> None:
     torch.set_num_threads(1)
     setup = family_setup(FAMILY)
     trained = restore(run_dir, checkpoint=checkpoint)
-    config = dataclasses.replace(trained.config, online_reparam_weight=0.0)
+    config = dataclasses.replace(trained.config, online_reparam_weight=0.0, **json.loads(overrides))
     agent = make_agent(trained.name, trained.obs_dim, trained.act_dim, config, seed=trained.seed)
     agent.encoder.load_state_dict(trained.encoder.state_dict())
     agent.decoder.load_state_dict(trained.decoder.state_dict())
+    if latent == "mean":  # training only: zero posterior variance, so the update's draw of z is the mean
+        def mean_only(context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            mu, var = type(agent.encoder).posterior_params(agent.encoder, context)
+            return mu, torch.zeros_like(var)
+
+        agent.encoder.posterior_params = mean_only
     buffer = load_buffer(dataset_id_of(FAMILY))
     buffer.keep_episode_returns()
     start = time.time()
@@ -50,6 +61,7 @@ def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000") 
                                     is_online=True)  # encoder and decoder frozen
         print(f"  {min(done + 4000, int(updates))} updates ({time.time() - start:.0f} s): "
               f"actor loss {stats['actor_loss']:.3f}, ESS {stats['awac_ess']:.1f}", flush=True)
+    vars(agent.encoder).pop("posterior_params", None)  # evaluation infers the posterior as ever
     protocol = schedule_preset("standard", FAMILY).protocol()
     pool = EnvPool(setup.make_env)
     try:
@@ -59,8 +71,9 @@ def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000") 
         train = evaluate_tasks(agent, pool, train_ids, protocol, 12345, "offline", "train", buffer)
     finally:
         pool.close()
-    print(f"{run_dir} ({checkpoint} encoder), actor retrained {updates} updates on it: held-out with recipe "
-          f"context {held['success'].mean():.3f}, training tasks {train['success'].mean():.3f}", flush=True)
+    print(f"{run_dir} ({checkpoint} encoder), actor retrained {updates} updates on it {overrides} {latent}: "
+          f"held-out with recipe context {held['success'].mean():.3f}, "
+          f"training tasks {train['success'].mean():.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,10 @@ class SMACConfig(LatentACConfig):
     Monte-Carlo returns with the task's batch mean as baseline. The critic only learns which approach leads
     to the right object by bootstrapping through a 200-step chain of -1 rewards; the episode's return says it
     at once. The online phase reads :attr:`online_awac_advantage`."""
+    awac_per_task: bool = False
+    """With ``"episode_return"`` weights (offline and online): rescale each task's weights in the batch to sum to
+    its row count, so every task weighs the same. Off: a task whose rare successes whiten to large values
+    outweighs the rest of the batch (see :func:`~smac_bench.algos.losses.episode_return_weights`)."""
     online_awac_advantage: str = "critic"
     """The actor's advantage in the online phase: ``"critic"`` (AWAC, as rlkit) or ``"episode_return"``: each
     online transition's episode return under its *stored* rewards (SMAC: the decoder's labels, the oracle: the

@@ -119,13 +119,20 @@ def awac_whitened_weights(q_data: torch.Tensor, v_pi: torch.Tensor, beta: float)
     return torch.exp((score - score.mean()) / (score.std() + 1e-5) / beta)
 
 
-def episode_return_weights(returns: torch.Tensor, beta: float) -> torch.Tensor:
+def episode_return_weights(returns: torch.Tensor, beta: float, per_task: bool = False) -> torch.Tensor:
     """``w = exp(((G - mean G) / (std G + 1e-5)) / beta)``, whitened within each task: ``returns`` is ``[T, B, 1]``
     (the return of each transition's episode); ``[T * B]`` weights, unnormalised as
-    :func:`awac_whitened_weights`, no gradient. A task whose rows share one return weighs them all 1."""
+    :func:`awac_whitened_weights`, no gradient. A task whose rows share one return weighs them all 1.
+
+    ``per_task``: each task's weights are rescaled to sum to ``B``, so every task of the batch weighs the same
+    (unnormalised, a task whose few rows of a rare success whiten to large values outweighs the others)."""
     g = returns.reshape(returns.shape[0], -1).detach().double()
     whitened = (g - g.mean(1, keepdim=True)) / (g.std(1, keepdim=True) + 1e-5)
-    return torch.exp(whitened / beta).reshape(-1).to(returns.dtype)
+    if per_task:
+        weights = torch.softmax(whitened / beta, 1) * g.shape[1]
+    else:
+        weights = torch.exp(whitened / beta)
+    return weights.reshape(-1).to(returns.dtype)
 
 
 def weight_stats(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

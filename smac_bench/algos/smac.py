@@ -137,7 +137,7 @@ class SMACAgent(LatentActorCritic):
         weigh = losses.awac_whitened_weights if cfg.awac_whiten else losses.awac_weights
         beta = cfg.online_awac_beta if is_online and cfg.online_awac_beta is not None else cfg.awac_beta
         weights = (weigh(q_data.result(), q_pi, beta) if episode_returns is None
-                   else losses.episode_return_weights(episode_returns, beta))
+                   else losses.episode_return_weights(episode_returns, beta, cfg.awac_per_task))
         loss = losses.awac_policy_loss(log_prob_data, weights)
         if cfg.alpha > 0:
             loss = loss + cfg.alpha * losses.tanh_gaussian_log_prob(pre, mean, log_std).mean()
