@@ -11,22 +11,26 @@ learning rates). It then scores held-out tasks with the recipe's data as context
 (``heldout_offline_context.heldout_buffer``) and training tasks with offline context (evaluation seed 12345,
 R = 4); the run's own actor, same rows: ``final_latent_rule.py``'s first line. ``OVERRIDES`` (JSON) changes
 the actor-critic's settings, e.g. ``'{"meta_batch": 16, "batch_size": 32}'`` (the cloner's 16 tasks an update).
-``LATENT`` ``mean`` trains on the posterior mean of each update's context instead of a draw from it (with
-``'{"context_size": 400}'``: nearly the fixed latent per task the cloner is told).
+Two keys of ``OVERRIDES`` change the update itself: ``"latent": "mean"`` trains on the posterior mean of each
+update's context instead of a draw from it (with ``"context_size": 400``: nearly the fixed latent per task the
+cloner is told), ``"fixed_std": 0.1`` fits the actor's mean by the likelihood of a Gaussian of that fixed
+deviation (the cloner's least squares) instead of the policy's own ``exp(log_std)``.
 
-    python baselines/sawyer-manip-remedies/frozen_encoder_actor.py RUN_DIR [CHECKPOINT [UPDATES [OVERRIDES [LATENT]]]]
+    python baselines/sawyer-manip-remedies/frozen_encoder_actor.py RUN_DIR [CHECKPOINT [UPDATES [OVERRIDES]]]
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import time
 
 import torch
 from heldout_offline_context import FAMILY, heldout_buffer
 
+from smac_bench.algos import losses
 from smac_bench.algos.base import make_agent
 from smac_bench.data import load_buffer
 from smac_bench.harness.config import schedule_preset
@@ -38,12 +42,13 @@ from smac_bench.harness.restore import restore
 from smac_bench.harness.run import family_setup
 
 
-def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000", overrides: str = "{}",
-         latent: str = "sample") -> None:
+def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000", overrides: str = "{}") -> None:
     torch.set_num_threads(1)
     setup = family_setup(FAMILY)
     trained = restore(run_dir, checkpoint=checkpoint)
-    config = dataclasses.replace(trained.config, online_reparam_weight=0.0, **json.loads(overrides))
+    changes = json.loads(overrides)
+    latent, fixed_std = changes.pop("latent", "sample"), changes.pop("fixed_std", None)
+    config = dataclasses.replace(trained.config, online_reparam_weight=0.0, **changes)
     agent = make_agent(trained.name, trained.obs_dim, trained.act_dim, config, seed=trained.seed)
     agent.encoder.load_state_dict(trained.encoder.state_dict())
     agent.decoder.load_state_dict(trained.decoder.state_dict())
@@ -53,6 +58,10 @@ def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000", 
             return mu, torch.zeros_like(var)
 
         agent.encoder.posterior_params = mean_only
+    if fixed_std is not None:
+        own_likelihood = losses.action_gaussian_log_prob
+        losses.action_gaussian_log_prob = lambda actions, mean, log_std: own_likelihood(
+            actions, mean, torch.full_like(log_std, math.log(fixed_std)))
     buffer = load_buffer(dataset_id_of(FAMILY))
     buffer.keep_episode_returns()
     start = time.time()
@@ -71,7 +80,7 @@ def main(run_dir: str, checkpoint: str = "offline_end", updates: str = "16000", 
         train = evaluate_tasks(agent, pool, train_ids, protocol, 12345, "offline", "train", buffer)
     finally:
         pool.close()
-    print(f"{run_dir} ({checkpoint} encoder), actor retrained {updates} updates on it {overrides} {latent}: "
+    print(f"{run_dir} ({checkpoint} encoder), actor retrained {updates} updates on it {overrides}: "
           f"held-out with recipe context {held['success'].mean():.3f}, "
           f"training tasks {train['success'].mean():.3f}", flush=True)
 

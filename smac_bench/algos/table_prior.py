@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from smac_bench.algos.networks import mlp
 from smac_bench.data.buffer import MultiTaskBuffer
 
 FIT_CONTEXT = 400
@@ -40,8 +41,7 @@ class TablePrior(nn.Module):
     def __init__(self, obs_dim: int, latent_dim: int, components: int, hidden: int = 128) -> None:
         super().__init__()
         self.components, self.latent_dim = components, latent_dim
-        self.net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, components * (1 + 2 * latent_dim)))
+        self.net = mlp(obs_dim, (hidden, hidden), components * (1 + 2 * latent_dim))
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
