@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.distributions import Normal
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "harness"))
+from cheetah_reference import CheetahReferenceAgent  # noqa: E402
 
 from smac_bench.algos.exploration import ExplorationPolicy  # noqa: E402
 from smac_bench.harness.evaluate import EnvPool, evaluate_tasks  # noqa: E402
@@ -22,28 +22,6 @@ from smac_bench.harness.protocol import (  # noqa: E402
     protocol_from_dict,
     trajectory_seed,
 )
-
-
-class _ReferenceAgent:
-    """A fixed nonlinear policy whose actions depend on z; posterior std 0.5."""
-
-    def __init__(self, exploration: ExplorationPolicy | None = None) -> None:
-        self.device = torch.device("cpu")
-        self.latent_dim = 2
-        if exploration is not None:
-            self.exploration = exploration
-
-    def prior(self, n):
-        return Normal(torch.zeros(n, 2), torch.ones(n, 2))
-
-    def act(self, obs, z, deterministic=False):
-        zz = z.numpy()
-        return np.clip(0.5 * np.sin(obs[:, :6] * 3.0 + zz[:, :1]) + 0.2 * zz[:, 1:2], -1, 1).astype(np.float32)
-
-    def infer_posterior(self, context):
-        r = context[..., -1].mean(dim=1, keepdim=True)
-        mean = torch.cat([r / 100.0, -r / 50.0], dim=1)
-        return Normal(mean, torch.full_like(mean, 0.5))
 
 
 def test_labels_and_versions():
@@ -64,7 +42,7 @@ def test_v2_matches_a_one_episode_reference_on_cheetah_vel(period):
 
     h = 30
     proto = ProtocolV2(num_runs=2, num_exploration_trajectories=2, horizon=h)
-    agent = _ReferenceAgent(ExplorationPolicy(resample_period=period))
+    agent = CheetahReferenceAgent(ExplorationPolicy(resample_period=period))
     tasks = (101, 117)
     df = evaluate_tasks(agent, EnvPool(partial(smac_bench.make_env, "cheetah-vel")), tasks, proto, 11,
                         "exploration", "test")
@@ -97,7 +75,7 @@ def test_v2_rows_ignore_the_batch_they_run_in_and_differ_from_v1():
     import smac_bench
 
     make = partial(smac_bench.make_env, "cheetah-vel")
-    agent = _ReferenceAgent()
+    agent = CheetahReferenceAgent()
     proto = ProtocolV2(num_runs=2, num_exploration_trajectories=1, horizon=15)
     both = evaluate_tasks(agent, EnvPool(make), (100, 110), proto, 3, "exploration", "test")
     alone = evaluate_tasks(agent, EnvPool(make), (110,), proto, 3, "exploration", "test")
@@ -115,9 +93,9 @@ def test_final_z_mean_uses_the_posterior_mean():
 
     make = partial(smac_bench.make_env, "cheetah-vel")
     proto = ProtocolV2(num_runs=1, num_exploration_trajectories=1, horizon=10)
-    sample = evaluate_tasks(_ReferenceAgent(ExplorationPolicy(1, "sample")), EnvPool(make), (100,), proto, 0,
+    sample = evaluate_tasks(CheetahReferenceAgent(ExplorationPolicy(1, "sample")), EnvPool(make), (100,), proto, 0,
                             "exploration", "test")
-    mean = evaluate_tasks(_ReferenceAgent(ExplorationPolicy(1, "mean")), EnvPool(make), (100,), proto, 0,
+    mean = evaluate_tasks(CheetahReferenceAgent(ExplorationPolicy(1, "mean")), EnvPool(make), (100,), proto, 0,
                           "exploration", "test")
     assert sample.posterior_kl.equals(mean.posterior_kl)  # same exploration, same posterior
     assert not np.allclose(sample["return"], mean["return"])  # different final-episode z

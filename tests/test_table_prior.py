@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.distributions import Normal
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "harness"))
 import harness_toy  # noqa: E402
+from cheetah_reference import CheetahReferenceAgent  # noqa: E402
 
 from smac_bench.algos import online  # noqa: E402
 from smac_bench.algos.base import OnlineSetting, agent_config, make_agent  # noqa: E402
@@ -50,30 +50,16 @@ def test_replay_picks_the_best_returning_episode_that_earned_reward():
     np.testing.assert_array_equal(replay_choice(returns, max_rewards, -1.0), [1, 0, -1, 1])
 
 
-class _TableAgent:
-    """A fixed policy whose actions depend on ``z``; exploration latents are a known function of the reset
-    observation and the episode; posterior std 0.5."""
+class _TableAgent(CheetahReferenceAgent):
+    """The reference agent exploring with latents that are a known function of the reset observation and the
+    episode (the ``"table"`` rule's interface)."""
 
     def __init__(self, replay_above: float | None) -> None:
-        self.device = torch.device("cpu")
-        self.latent_dim = 2
-        self.exploration = ExplorationPolicy(resample_period=1, prior="table", replay_above=replay_above)
-
-    def prior(self, n):
-        return Normal(torch.zeros(n, 2), torch.ones(n, 2))
+        super().__init__(ExplorationPolicy(resample_period=1, prior="table", replay_above=replay_above))
 
     def exploration_latents(self, first_obs, episode):
         obs = torch.as_tensor(first_obs, dtype=torch.float32)
         return torch.stack([10 * obs[:, 0] + 2.0 * episode - 1.0, 5 * obs[:, 1]], 1)
-
-    def act(self, obs, z, deterministic=False):
-        zz = z.numpy()
-        return np.clip(0.5 * np.sin(obs[:, :6] * 3.0 + zz[:, :1]) + 0.2 * zz[:, 1:2], -1, 1).astype(np.float32)
-
-    def infer_posterior(self, context):
-        r = context[..., -1].mean(dim=1, keepdim=True)
-        mean = torch.cat([r / 100.0, -r / 50.0], dim=1)
-        return Normal(mean, torch.full_like(mean, 0.5))
 
 
 def test_v2_explores_with_the_table_prior_and_replays_the_latent_that_earned_reward():
