@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.distributions import Normal
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "harness"))
+from cheetah_reference import CheetahReferenceAgent  # noqa: E402
 from harness_toy import TEST_IDS, TRAIN_IDS, ScriptedAgent, ToyGoalEnv, expected_return, toy_buffer  # noqa: E402
 
 from smac_bench.harness.evaluate import EnvPool, evaluate_agent, evaluate_tasks  # noqa: E402
@@ -132,29 +132,12 @@ def test_exploration_uses_fresh_prior_draws_then_the_posterior_mean():
     np.testing.assert_allclose(zf[:, 0], [c / (c + 1) * 0.5 * k for k in TEST_IDS for _ in range(3)], rtol=1e-5)
 
 
-class _ReferenceAgent(ScriptedAgent):
-    """Action depends on obs and z on cheetah-vel; posterior from mean context reward."""
-
-    def __init__(self):
-        super().__init__(17, 6)
-        self.latent_dim = 2
-
-    def act(self, obs, z, deterministic=False):
-        zz = z.numpy()
-        return np.clip(0.5 * np.sin(obs[:, :6] * 3.0 + zz[:, :1]) + 0.2 * zz[:, 1:2], -1, 1).astype(np.float32)
-
-    def infer_posterior(self, context):
-        r = context[..., -1].mean(dim=1, keepdim=True)
-        mean = torch.cat([r / 100.0, -r / 50.0], dim=1)
-        return Normal(mean, torch.ones_like(mean))
-
-
 def test_batched_rollouts_match_a_one_env_reference_on_cheetah_vel():
     """The vectorised engine equals the protocol written out one episode at a time."""
     import smac_bench
 
     proto = ProtocolV1(num_runs=2, num_exploration_trajectories=1, horizon=30)
-    agent = _ReferenceAgent()
+    agent = CheetahReferenceAgent(posterior_std=1.0)
     tasks = (101, 117)
     df = evaluate_tasks(agent, EnvPool(partial(smac_bench.make_env, "cheetah-vel")), tasks, proto, 11,
                         "exploration", "test")
@@ -183,7 +166,7 @@ def test_process_pool_gives_the_same_numbers():
     from smac_bench.harness.envpool import ProcessEnvPool
 
     proto = ProtocolV1(num_runs=2, num_exploration_trajectories=1, horizon=15)
-    agent = _ReferenceAgent()
+    agent = CheetahReferenceAgent(posterior_std=1.0)
     make = partial(smac_bench.make_env, "cheetah-vel")
     local = evaluate_tasks(agent, EnvPool(make), (100, 105, 110), proto, 2, "exploration", "test")
     pool = ProcessEnvPool(make, 2)
