@@ -12,7 +12,14 @@ import torch
 from smac_bench.algos import agent_config, make_agent
 from smac_bench.algos.bc import coerce_bc_config
 from smac_bench.algos.config import coerce_config
-from smac_bench.algos.inputs import HAND_RELATIVE_CLIP, context_inputs, policy_inputs
+from smac_bench.algos.inputs import (
+    HAND_RELATIVE_CLIP,
+    PLACE_CENTRE,
+    PLACE_SCALE,
+    context_inputs,
+    latent_place,
+    policy_inputs,
+)
 from smac_bench.algos.networks import TanhGaussianPolicy
 from smac_bench.envs.sawyer.env import OBS_DIM, SLOT_START
 from smac_bench.errors import UserError
@@ -179,3 +186,49 @@ def test_context_and_decoder_inputs_misfits_are_one_line_errors():
         coerce_config(dataclasses.replace(smac, decoder_inputs="raw"), type(smac))
     with pytest.raises(UserError, match="reads Sawyer observations .* use decoder_inputs='observation'"):
         make_agent("smac", 17, 6, dataclasses.replace(smac, decoder_inputs="hand"), seed=0)
+
+
+
+def _place_agent(latent_dim: int = 5):
+    config = dataclasses.replace(agent_config("smac", "smoke"), policy_inputs="hand-place",
+                                 decoder_inputs="hand-place", latent_dim=latent_dim)
+    return make_agent("smac", OBS_DIM, 4, config, seed=0)
+
+
+def test_a_hand_place_decoder_sees_only_the_hands_offset_from_the_latents_place():
+    decoder = _place_agent().decoder
+    obs, actions, z = _obs(np.random.default_rng(7)), torch.rand(8, 4), torch.randn(8, 5)
+    shift = torch.tensor([0.2, -0.15, 0.05])
+    moved, z_moved = obs.clone(), z.clone()
+    moved[:, 0:3] += shift  # hand and place moved together: the same offset, the same prediction
+    z_moved[:, :3] += shift / PLACE_SCALE
+    torch.testing.assert_close(latent_place(z_moved) - latent_place(z), shift.expand(8, 3))
+    torch.testing.assert_close(decoder(obs, actions, z), decoder(moved, actions, z_moved))
+    assert not torch.allclose(decoder(obs, actions, z), decoder(moved, actions, z))
+    assert not torch.allclose(decoder(obs, actions, z), decoder(obs, actions, z + torch.tensor([0, 0, 0, 1.0, 0])))
+    assert decoder.net[0].in_features == 3 + 1 + 4 + 2  # offset, opening, action, z[3:]
+
+
+def test_a_hand_place_policy_reads_the_latents_place_as_a_clipped_offset_like_a_told_goal():
+    obs, z = _obs(np.random.default_rng(8)), torch.randn(8, 5)
+    out = policy_inputs("hand-place", OBS_DIM, latent_dim=5)(torch.cat([obs, z], -1))
+    told = policy_inputs("hand-relative", OBS_DIM, told_goal=True)(torch.cat([obs, z[:, 3:], latent_place(z)], -1))
+    torch.testing.assert_close(out, told)
+    d = latent_place(z) - obs[:, 0:3]
+    torch.testing.assert_close(out[:, -3:].norm(dim=-1), d.norm(dim=-1).clamp(max=HAND_RELATIVE_CLIP))
+    direction = d / d.norm(dim=-1, keepdim=True)  # places 20 and 40 cm away the same way look alike
+    near, far = (z.clone() for _ in range(2))
+    near[:, :3] = (obs[:, 0:3] + 0.2 * direction - torch.tensor(PLACE_CENTRE)) / PLACE_SCALE
+    far[:, :3] = (obs[:, 0:3] + 0.4 * direction - torch.tensor(PLACE_CENTRE)) / PLACE_SCALE
+    agent = _place_agent()
+    np.testing.assert_allclose(agent.act(obs.numpy(), near, True), agent.act(obs.numpy(), far, True), atol=1e-5)
+
+
+def test_hand_place_misfits_are_one_line_errors():
+    with pytest.raises(UserError, match="latent of at least 3 numbers, this one has 2: use decoder_inputs='hand'"):
+        _place_agent(latent_dim=2)
+    with pytest.raises(UserError, match="latent of at least 3 numbers, this one has 0: use policy_inputs='hand-rel"):
+        policy_inputs("hand-place", OBS_DIM)
+    with pytest.raises(UserError, match="reads Sawyer observations .* use decoder_inputs='observation'"):
+        make_agent("smac", 17, 6, dataclasses.replace(agent_config("smac", "smoke"), decoder_inputs="hand-place",
+                                                      latent_dim=5), seed=0)

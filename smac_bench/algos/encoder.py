@@ -53,10 +53,10 @@ class RewardDecoder(nn.Module):
                  inputs: nn.Module | None = None, input_dim: int | None = None) -> None:
         super().__init__()
         self.inputs = inputs if inputs is not None else nn.Identity()
-        """A parameter-free view of the observation (:func:`smac_bench.algos.inputs.decoder_inputs`) of
-        ``input_dim`` numbers (default ``obs_dim``)."""
-        self.net = init_last_layer_(mlp((input_dim or obs_dim) + act_dim + latent_dim, hidden, 1, inplace_relu))
+        """A parameter-free view of ``[obs, actions, z]`` (:func:`smac_bench.algos.inputs.decoder_inputs`) of
+        ``input_dim`` numbers (default all ``obs_dim + act_dim + latent_dim``)."""
+        self.net = init_last_layer_(mlp(input_dim or obs_dim + act_dim + latent_dim, hidden, 1, inplace_relu))
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Rewards ``[..., 1]`` for matching leading shapes of ``obs``, ``actions`` and ``z``."""
-        return self.net(torch.cat([self.inputs(obs), actions, z], dim=-1))
+        return self.net(self.inputs(torch.cat([obs, actions, z], dim=-1)))

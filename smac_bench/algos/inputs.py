@@ -22,11 +22,19 @@ What the context encoder sees of a transition ``(s, a, r)`` (:func:`context_inpu
   new table. Without them a success step can only say where the hand was when it scored, a place on the
   table that carries over to new layouts.
 
-What SMAC's reward decoder sees of an observation (:func:`decoder_inputs`): ``"observation"`` (rlkit's
-reward predictor reads ``(o, a, z)``) or
-``"hand"`` (Sawyer only: the hand's position and opening; with the action and ``z``). Why: a decoder that
-sees the objects can predict a training task's reward by table, which lets ``z`` name the task instead of
-placing where it scores.
+What SMAC's reward decoder sees of ``(o, a, z)`` (:func:`decoder_inputs`): ``"observation"`` (all of it;
+rlkit's reward predictor), ``"hand"`` (Sawyer only: of ``o`` the hand's position and opening; the action and
+``z`` whole) or ``"hand-place"`` (Sawyer only: the hand's offset from the latent's place, its opening, the
+action and the rest of ``z``). Why: a decoder that sees the objects can predict a training task's reward by
+table, which lets ``z`` name the task instead of placing where it scores.
+
+The latent's place (``"hand-place"`` inputs of the decoder and the policy; a departure from rlkit, whose ``z``
+has no structure): the first three numbers of ``z`` are a point on the table, :func:`latent_place`. A decoder
+that reads only the hand's offset from it predicts the same reward for the same offset anywhere, so the
+encoder must put the place where the task scores; and a policy that reads the offset (as the told bound
+``bc-task`` reads its goal's) meets a goal in a cell training never used as a familiar offset. Why: a ``z``
+without it names the training tasks' goals as a lookup table, which a new table's goal is not in
+(``baselines/sawyer-manip-remedies/README.md``).
 """
 
 from __future__ import annotations
@@ -36,13 +44,50 @@ from torch import nn
 
 from smac_bench.errors import UserError
 
-POLICY_INPUTS = ("observation", "hand-relative")
+POLICY_INPUTS = ("observation", "hand-relative", "hand-place")
 CONTEXT_INPUTS = ("transition", "hand")
-DECODER_INPUTS = ("observation", "hand")
+DECODER_INPUTS = ("observation", "hand", "hand-place")
 HAND_WIDTH = 4
 """Leading numbers of a Sawyer observation that describe the hand: position and opening."""
 HAND_RELATIVE_CLIP = 0.1
 """Longest offset a hand-relative input shows (m): ten steps of the hand at full speed."""
+PLACE_CENTRE = (0.0, 0.675, 0.15)
+"""The latent's place at ``z = 0`` (m): the middle of the hand's reach over the table."""
+PLACE_SCALE = 0.25
+"""Metres per unit of the latent's place, so that ``N(0, I)`` spans the table."""
+
+
+def latent_place(z: torch.Tensor) -> torch.Tensor:
+    """The point on the table (m) that the first three numbers of ``z`` name."""
+    return z[..., :3] * PLACE_SCALE + z.new_tensor(PLACE_CENTRE)
+
+
+class PlaceLast(nn.Module):
+    """``[x, z]`` -> ``[x, z[3:], place(z)]``: the latent's place moved to the end, in metres, where
+    :class:`HandRelative` with ``told_goal`` reads a goal point."""
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x[..., -self.latent_dim:]
+        return torch.cat([x[..., :-self.latent_dim], z[..., 3:], latent_place(z)], -1)
+
+
+class HandPlace(nn.Module):
+    """The decoder's ``[o, a, z]`` -> ``[hand - place(z), opening, a, z[3:]]`` (Sawyer observations)."""
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        from smac_bench.envs.sawyer.env import OBS_DIM  # lazily: the env module imports MuJoCo
+
+        self.obs_dim, self.latent_dim = OBS_DIM, latent_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x[..., -self.latent_dim:]
+        return torch.cat([x[..., :3] - latent_place(z), x[..., 3:HAND_WIDTH], x[..., self.obs_dim:-self.latent_dim],
+                          z[..., 3:]], -1)
 
 
 class HandRelative(nn.Module):
@@ -84,11 +129,18 @@ def check_policy_inputs(name: str, owner: str = "") -> None:
     _check("policy_inputs", name, POLICY_INPUTS, owner)
 
 
-def policy_inputs(name: str, obs_dim: int, told_goal: bool = False) -> nn.Module:
-    """The input transform called ``name`` for observations of ``obs_dim``; :class:`UserError` if it does not fit."""
+def policy_inputs(name: str, obs_dim: int, told_goal: bool = False, latent_dim: int = 0) -> nn.Module:
+    """The input transform called ``name`` for observations of ``obs_dim`` followed by a latent of ``latent_dim``
+    (or, with ``told_goal``, told features ending in a goal point); :class:`UserError` if it does not fit."""
     check_policy_inputs(name)
     if name == "observation":
         return nn.Identity()
+    if name == "hand-place":
+        if latent_dim < 3:
+            raise UserError(f"policy_inputs 'hand-place' reads a place from a latent of at least 3 numbers, "
+                            f"this one has {latent_dim}: use policy_inputs='hand-relative'")
+        relative = _fitting_sawyer(HandRelative(told_goal=True), "policy_inputs", name, obs_dim, "observation")
+        return nn.Sequential(PlaceLast(latent_dim), relative)
     return _fitting_sawyer(HandRelative(told_goal), "policy_inputs", name, obs_dim, "observation")
 
 
@@ -142,9 +194,15 @@ def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module
     return _hand_only("context_inputs", "transition", obs_dim, context_dim, keep_tail=True)
 
 
-def decoder_inputs(name: str, obs_dim: int) -> tuple[nn.Module, int]:
-    """The transform called ``name`` of the decoder's observations and the width it leaves."""
+def decoder_inputs(name: str, obs_dim: int, act_dim: int, latent_dim: int) -> tuple[nn.Module, int]:
+    """The transform called ``name`` of the decoder's ``[o, a, z]`` and the width it leaves."""
     check_decoder_inputs(name)
+    width = obs_dim + act_dim + latent_dim
     if name == "observation":
-        return nn.Identity(), obs_dim
-    return _hand_only("decoder_inputs", "observation", obs_dim, obs_dim, keep_tail=False)
+        return nn.Identity(), width
+    if name == "hand":
+        return _hand_only("decoder_inputs", "observation", obs_dim, width, keep_tail=True)
+    if latent_dim < 3:
+        raise UserError(f"decoder_inputs 'hand-place' reads a place from a latent of at least 3 numbers, "
+                        f"this one has {latent_dim}: use decoder_inputs='hand'")
+    return _fitting_sawyer(HandPlace(latent_dim), "decoder_inputs", name, obs_dim, "observation"), width - obs_dim + 1

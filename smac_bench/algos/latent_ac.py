@@ -79,11 +79,14 @@ class LatentActorCritic(Agent):
             torch.manual_seed(derive_seed(seed, "init"))
             seen, seen_dim = context_inputs(cfg.context_inputs, self.obs_dim, self.context_dim)
             self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim, seen, seen_dim)
-            self.decoder = (RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden,
-                                          *decoder_inputs(cfg.decoder_inputs, self.obs_dim))
-                            if self.uses_decoder else None)
+            self.decoder = None
+            if self.uses_decoder:
+                seen, seen_dim = decoder_inputs(cfg.decoder_inputs, self.obs_dim, self.act_dim, cfg.latent_dim)
+                self.decoder = RewardDecoder(self.obs_dim, self.act_dim, cfg.latent_dim, cfg.decoder_hidden,
+                                             seen, seen_dim)
             self.policy = TanhGaussianPolicy(self.obs_dim + cfg.latent_dim, cfg.policy_hidden, self.act_dim,
-                                             inputs=policy_inputs(cfg.policy_inputs, self.obs_dim))
+                                             inputs=policy_inputs(cfg.policy_inputs, self.obs_dim,
+                                                                 latent_dim=cfg.latent_dim))
             self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
             # last, so the networks' initial weights do not depend on it; every fit redraws its weights
             self.table_prior = (TablePrior(self.obs_dim, cfg.latent_dim, cfg.table_prior_components)
