@@ -195,7 +195,7 @@ def _place_agent(latent_dim: int = 5):
     return make_agent("smac", OBS_DIM, 4, config, seed=0)
 
 
-def test_a_hand_place_decoder_sees_only_the_hands_offset_from_the_latents_place():
+def test_a_hand_place_decoder_sees_only_the_hands_distance_from_the_latents_place():
     decoder = _place_agent().decoder
     obs, actions, z = _obs(np.random.default_rng(7)), torch.rand(8, 4), torch.randn(8, 5)
     shift = torch.tensor([0.2, -0.15, 0.05])
@@ -206,7 +206,10 @@ def test_a_hand_place_decoder_sees_only_the_hands_offset_from_the_latents_place(
     torch.testing.assert_close(decoder(obs, actions, z), decoder(moved, actions, z_moved))
     assert not torch.allclose(decoder(obs, actions, z), decoder(moved, actions, z))
     assert not torch.allclose(decoder(obs, actions, z), decoder(obs, actions, z + torch.tensor([0, 0, 0, 1.0, 0])))
-    assert decoder.net[0].in_features == 3 + 1 + 4 + 2  # offset, opening, action, z[3:]
+    mirrored = obs.clone()  # the hand on the place's other side, as far away: only the distance counts
+    mirrored[:, 0:3] = 2 * latent_place(z) - obs[:, 0:3]
+    torch.testing.assert_close(decoder(obs, actions, z), decoder(mirrored, actions, z))
+    assert decoder.net[0].in_features == 1 + 1 + 4 + 2  # distance, opening, action, z[3:]
 
 
 def test_a_hand_place_policy_reads_the_latents_place_as_a_clipped_offset_like_a_told_goal():
