@@ -235,3 +235,15 @@ def test_hand_place_misfits_are_one_line_errors():
     with pytest.raises(UserError, match="reads Sawyer observations .* use decoder_inputs='observation'"):
         make_agent("smac", 17, 6, dataclasses.replace(agent_config("smac", "smoke"), decoder_inputs="hand-place",
                                                       latent_dim=5), seed=0)
+
+
+def test_a_hand_place_encoder_puts_each_transitions_place_at_its_hand_and_learns_only_how_much_it_counts():
+    config = dataclasses.replace(agent_config("smac", "smoke"), context_inputs="hand-place", latent_dim=5)
+    encoder = make_agent("smac", OBS_DIM, 4, config, seed=0).encoder
+    obs = _obs(np.random.default_rng(9), 6)
+    context = torch.cat([obs, torch.rand(6, 4), -torch.ones(6, 1)], -1)[None]
+    mu, var = encoder.factors(context)
+    torch.testing.assert_close(latent_place(mu), obs[None, :, 0:3])
+    place = latent_place(encoder.posterior_params(context)[0])[0]  # a precision-weighted mean of the hands
+    assert bool((place >= obs[:, 0:3].amin(0) - 1e-5).all() and (place <= obs[:, 0:3].amax(0) + 1e-5).all())
+    torch.testing.assert_close(latent_place(encoder.posterior_params(context[:, :1])[0])[0], obs[0, 0:3])

@@ -8,7 +8,7 @@ does not depend on the order of the transitions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -23,9 +23,13 @@ class ContextEncoder(nn.Module):
     """``q(z | c) = prod_n N(z; mu(c_n), softplus(sigma(c_n)))``, normalised; an MLP over single transitions."""
 
     def __init__(self, context_dim: int, hidden: Sequence[int], latent_dim: int,
-                 inputs: nn.Module | None = None, input_dim: int | None = None) -> None:
+                 inputs: nn.Module | None = None, input_dim: int | None = None,
+                 place: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         super().__init__()
         self.context_dim, self.latent_dim = context_dim, latent_dim
+        self.place = place
+        """With it, the first ``place(c).shape[-1]`` factor means are ``place(c)``, not learned
+        (:func:`smac_bench.algos.inputs.place_of_hand`)."""
         self.inputs = inputs if inputs is not None else nn.Identity()
         """A parameter-free view of each transition (:func:`smac_bench.algos.inputs.context_inputs`) of
         ``input_dim`` numbers (default ``context_dim``)."""
@@ -34,6 +38,9 @@ class ContextEncoder(nn.Module):
     def factors(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-transition means and variances, each ``[T, C, L]``, for context ``[T, C, context_dim]``."""
         mu, pre_var = self.net(self.inputs(context)).chunk(2, dim=-1)
+        if self.place is not None:
+            fixed = self.place(context)
+            mu = torch.cat([fixed, mu[..., fixed.shape[-1]:]], -1)
         return mu, F.softplus(pre_var)
 
     def posterior_params(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

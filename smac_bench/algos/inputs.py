@@ -21,6 +21,9 @@ What the context encoder sees of a transition ``(s, a, r)`` (:func:`context_inpu
   identify a training task by table and by which sibling's episodes score, a lookup that says nothing on a
   new table. Without them a success step can only say where the hand was when it scored, a place on the
   table that carries over to new layouts.
+* ``"hand-place"`` — as ``"hand"``, and each transition's factor puts the latent's place
+  (:func:`latent_place`) where the hand is; only its precision is learned, so the posterior's place is a
+  weighted mean of the context's hand positions, in a new table cell as in a known one.
 
 What SMAC's reward decoder sees of ``(o, a, z)`` (:func:`decoder_inputs`): ``"observation"`` (all of it;
 rlkit's reward predictor), ``"hand"`` (Sawyer only: of ``o`` the hand's position and opening; the action and
@@ -45,7 +48,7 @@ from torch import nn
 from smac_bench.errors import UserError
 
 POLICY_INPUTS = ("observation", "hand-relative", "hand-place")
-CONTEXT_INPUTS = ("transition", "hand")
+CONTEXT_INPUTS = ("transition", "hand", "hand-place")
 DECODER_INPUTS = ("observation", "hand", "hand-place")
 HAND_WIDTH = 4
 """Leading numbers of a Sawyer observation that describe the hand: position and opening."""
@@ -197,6 +200,11 @@ def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module
     if name == "transition":
         return nn.Identity(), context_dim
     return _hand_only("context_inputs", "transition", obs_dim, context_dim, keep_tail=True)
+
+
+def place_of_hand(context: torch.Tensor) -> torch.Tensor:
+    """The latent's first three numbers that put its place (:func:`latent_place`) at each transition's hand."""
+    return (context[..., :3] - context.new_tensor(PLACE_CENTRE)) / PLACE_SCALE
 
 
 def decoder_inputs(name: str, obs_dim: int, act_dim: int, latent_dim: int) -> tuple[nn.Module, int]:
