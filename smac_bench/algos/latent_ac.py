@@ -90,7 +90,8 @@ class LatentActorCritic(Agent):
                                                                  latent_dim=cfg.latent_dim))
             self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
             # last, so the networks' initial weights do not depend on it; every fit redraws its weights
-            self.table_prior = (TablePrior(self.obs_dim, cfg.latent_dim, cfg.table_prior_components)
+            self.table_prior = (TablePrior(self.obs_dim, cfg.latent_dim, cfg.table_prior_components,
+                                           place=cfg.context_inputs == "hand-place")
                                 if cfg.exploration_prior == "table" else None)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         for module in self.modules().values():

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from smac_bench.algos.inputs import place_of_hand
 from smac_bench.algos.networks import mlp
 from smac_bench.data.buffer import MultiTaskBuffer
 
@@ -37,19 +38,34 @@ class TablePrior(nn.Module):
     ``s_0`` is whitened by the fit's statistics (buffers ``obs_mean`` / ``obs_std``, checkpointed with the weights).
     """
 
-    def __init__(self, obs_dim: int, latent_dim: int, components: int, hidden: int = 128) -> None:
+    def __init__(self, obs_dim: int, latent_dim: int, components: int, hidden: int = 128,
+                 place: bool = False) -> None:
         super().__init__()
         self.components, self.latent_dim = components, latent_dim
-        self.net = mlp(obs_dim, (hidden, hidden), components * (1 + 2 * latent_dim))
+        self.anchors = ScenePlaces() if place else None
+        """With a latent place (``context_inputs="hand-place"``): each component's place is a mixture of the
+        scene's object positions and the hand's, plus an offset, both from what ``s_0`` shows apart from where
+        things stand; a new table cell then moves the places with its objects."""
+        width = self.anchors.width if self.anchors else 0
+        self.net = mlp(self.anchors.shape_dim if self.anchors else obs_dim, (hidden, hidden),
+                       components * (1 + 2 * latent_dim + width))
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
 
     def forward(self, first_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log mixture weights ``[N, K]``, means and log standard deviations ``[N, K, L]`` for ``s_0 [N, obs_dim]``."""
-        out = self.net((first_obs - self.obs_mean) / self.obs_std)
-        k = self.components
-        logits, rest = out[:, :k], out[:, k:].reshape(-1, k, 2, self.latent_dim)
-        return torch.log_softmax(logits, -1), rest[:, :, 0], rest[:, :, 1].clamp(-5, 2)
+        k, latent = self.components, self.latent_dim
+        if self.anchors is None:
+            out = self.net((first_obs - self.obs_mean) / self.obs_std)
+            logits, rest = out[:, :k], out[:, k:].reshape(-1, k, 2, latent)
+            return torch.log_softmax(logits, -1), rest[:, :, 0], rest[:, :, 1].clamp(-5, 2)
+        out = self.net(self.anchors.shape(first_obs))
+        logits, rest = out[:, :k], out[:, k:].reshape(-1, k, 2 * latent + self.anchors.width)
+        mean, log_std, pick = rest[..., :latent], rest[..., latent:2 * latent], rest[..., 2 * latent:]
+        positions, present = self.anchors.positions(first_obs)  # [N, A, 3], [N, A]
+        weights = torch.softmax(pick.masked_fill(~present[:, None], -torch.inf), -1)
+        place = place_of_hand(weights @ positions) + mean[..., :3]
+        return torch.log_softmax(logits, -1), torch.cat([place, mean[..., 3:]], -1), log_std.clamp(-5, 2)
 
     def nll(self, first_obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of latents ``z [N, L]`` given their scenes' ``s_0 [N, obs_dim]``."""
@@ -65,6 +81,27 @@ class TablePrior(nn.Module):
         rows = torch.arange(len(mean), device=mean.device)
         ranks = torch.as_tensor(rank, device=mean.device).expand(len(mean)) % self.components
         return mean[rows, torch.argsort(log_w, -1, descending=True)[rows, ranks]]
+
+
+class ScenePlaces(nn.Module):
+    """What a Sawyer first observation shows, split into where things stand (the hand and each present object:
+    :meth:`positions`) and the rest (presence flags, yaws, joints, the hand's opening: :meth:`shape`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from smac_bench.envs.sawyer.env import SLOT_SIZE, SLOT_START  # lazily: the env module imports MuJoCo
+
+        self.starts = tuple(SLOT_START.values())
+        self.width = 1 + len(self.starts)
+        self.shape_dim = 1 + len(self.starts) * (SLOT_SIZE - 3)
+
+    def positions(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        points = torch.stack([obs[:, 0:3]] + [obs[:, s + 1:s + 4] for s in self.starts], 1)
+        present = torch.cat([torch.ones_like(obs[:, :1]), *(obs[:, s:s + 1] for s in self.starts)], 1) > 0.5
+        return points, present
+
+    def shape(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.cat([obs[:, 3:4]] + [torch.cat([obs[:, s:s + 1], obs[:, s + 4:s + 7]], 1) for s in self.starts], 1)
 
 
 def first_observations(buffer: MultiTaskBuffer) -> torch.Tensor:
