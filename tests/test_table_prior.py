@@ -158,3 +158,26 @@ def test_an_unknown_exploration_prior_is_refused_in_one_line():
         _table_smac(exploration_prior="tables")
     with pytest.raises(ValueError, match="exploration_prior='table'"):
         make_agent("smac", 2, 1, agent_config("smac", "smoke"), seed=0).exploration_latents(np.zeros((1, 2)), 0)
+
+
+def test_a_place_prior_moves_every_components_place_with_the_scene_and_nothing_else():
+    from smac_bench.algos.inputs import latent_place
+    from smac_bench.envs.sawyer.env import OBS_DIM, SLOT_START
+
+    rng = np.random.default_rng(3)
+    obs = torch.zeros(5, OBS_DIM)
+    obs[:, 0:4] = torch.as_tensor(rng.uniform(0, 0.5, (5, 4)), dtype=torch.float32)
+    for kind in ("button", "puck"):  # present; drawer and tray absent
+        s = SLOT_START[kind]
+        obs[:, s] = 1.0
+        obs[:, s + 1:s + 7] = torch.as_tensor(rng.uniform(-0.3, 0.9, (5, 6)), dtype=torch.float32)
+    moved, shift = obs.clone(), torch.tensor([0.25, -0.1, 0.0])
+    for s in (0, SLOT_START["button"] + 1, SLOT_START["puck"] + 1):
+        moved[:, s:s + 3] += shift
+    prior = TablePrior(OBS_DIM, 5, components=3, place=True)
+    (log_w, mean, log_std), (log_w2, mean2, log_std2) = prior(obs), prior(moved)
+    torch.testing.assert_close(latent_place(mean2) - latent_place(mean), shift.expand(5, 3, 3))
+    torch.testing.assert_close((log_w, mean[..., 3:], log_std), (log_w2, mean2[..., 3:], log_std2))
+    far = obs.clone()  # an absent object's position counts for nothing
+    far[:, SLOT_START["tray"] + 1:SLOT_START["tray"] + 4] = 5.0
+    torch.testing.assert_close(prior(far)[1], mean)
