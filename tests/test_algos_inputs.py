@@ -212,11 +212,17 @@ def test_a_hand_place_decoder_sees_only_the_hands_distance_from_the_latents_plac
     assert decoder.net[0].in_features == 1 + 1 + 4 + 2  # distance, opening, action, z[3:]
 
 
-def test_a_hand_place_policy_reads_the_latents_place_as_a_clipped_offset_like_a_told_goal():
+def test_a_hand_place_policy_reads_the_latents_place_as_a_clipped_offset_like_a_told_goal_blind_to_the_cell():
     obs, z = _obs(np.random.default_rng(8)), torch.randn(8, 5)
     out = policy_inputs("hand-place", OBS_DIM, latent_dim=5)(torch.cat([obs, z], -1))
     told = policy_inputs("hand-relative", OBS_DIM, told_goal=True)(torch.cat([obs, z[:, 3:], latent_place(z)], -1))
-    torch.testing.assert_close(out, told)
+    torch.testing.assert_close(out[:, 2:], told[:, 2:])
+    assert not out[:, :2].any()  # the hand's x and y hidden: one table cell looks like another
+    moved, z_moved, shift = obs.clone(), z.clone(), torch.tensor([0.3, -0.2, 0.0])
+    for s in (0, SLOT_START["button"] + 1, SLOT_START["puck"] + 1):
+        moved[:, s:s + 3] += shift
+    z_moved[:, :3] += shift / PLACE_SCALE
+    torch.testing.assert_close(policy_inputs("hand-place", OBS_DIM, latent_dim=5)(torch.cat([moved, z_moved], -1)), out)
     d = latent_place(z) - obs[:, 0:3]
     torch.testing.assert_close(out[:, -3:].norm(dim=-1), d.norm(dim=-1).clamp(max=HAND_RELATIVE_CLIP))
     direction = d / d.norm(dim=-1, keepdim=True)  # places 20 and 40 cm away the same way look alike

@@ -9,6 +9,8 @@ transforms before the first layer (issue #18).
   absolute positions meets them off its training data. Offsets near an object look alike wherever it
   stands, and a far object only says which way to go. Measured on the told-task bound ``bc-task``
   (``baselines/sawyer-manip-remedies/README.md``).
+* ``"hand-place"`` — Sawyer only: ``"hand-relative"``, the latent's place (below) an offset from the hand too, and
+  the hand's x and y hidden.
 
 The transform has no parameters, so a policy's state dict (and its checkpoints) do not change with it.
 
@@ -35,7 +37,8 @@ The latent's place (``"hand-place"`` inputs of the decoder and the policy; a dep
 has no structure): the first three numbers of ``z`` are a point on the table, :func:`latent_place`. A decoder
 that reads only the hand's distance from it predicts the same reward at the same distance anywhere, so the
 encoder must put the place where the task scores; and a policy that reads the offset (as the told bound
-``bc-task`` reads its goal's) meets a goal in a cell training never used as a familiar offset. Why: a ``z``
+``bc-task`` reads its goal's), blind to where on the table the hand is, meets a goal in a cell training never
+used as a familiar offset. Why: a ``z``
 without it names the training tasks' goals as a lookup table, which a new table's goal is not in
 (``baselines/sawyer-manip-remedies/README.md``).
 """
@@ -76,6 +79,14 @@ class PlaceLast(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = x[..., -self.latent_dim:]
         return torch.cat([x[..., :-self.latent_dim], z[..., 3:], latent_place(z)], -1)
+
+
+class HideHandOnTable(nn.Module):
+    """Zeros the hand's x and y (the first two numbers): after :class:`HandRelative` everything else the policy
+    sees of a Sawyer scene is an offset from the hand, so the policy cannot tell one table cell from another."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.zeros_like(x[..., :2]), x[..., 2:]], -1)
 
 
 class HandPlace(nn.Module):
@@ -148,7 +159,7 @@ def policy_inputs(name: str, obs_dim: int, told_goal: bool = False, latent_dim: 
             raise UserError(f"policy_inputs 'hand-place' reads a place from a latent of at least 3 numbers, "
                             f"this one has {latent_dim}: use policy_inputs='hand-relative'")
         relative = _fitting_sawyer(HandRelative(told_goal=True), "policy_inputs", name, obs_dim, "observation")
-        return nn.Sequential(PlaceLast(latent_dim), relative)
+        return nn.Sequential(PlaceLast(latent_dim), relative, HideHandOnTable())
     return _fitting_sawyer(HandRelative(told_goal), "policy_inputs", name, obs_dim, "observation")
 
 
