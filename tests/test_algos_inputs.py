@@ -236,6 +236,9 @@ def test_a_hand_place_policy_reads_the_latents_place_as_a_clipped_offset_like_a_
 def test_hand_place_misfits_are_one_line_errors():
     with pytest.raises(UserError, match="latent of at least 3 numbers, this one has 2: use decoder_inputs='hand'"):
         _place_agent(latent_dim=2)
+    with pytest.raises(UserError, match="latent of at least 3 numbers, this one has 2: use context_inputs='hand'"):
+        make_agent("smac", OBS_DIM, 4, dataclasses.replace(agent_config("smac", "smoke"), context_inputs="hand-place"),
+                   seed=0)
     with pytest.raises(UserError, match="latent of at least 3 numbers, this one has 0: use policy_inputs='hand-rel"):
         policy_inputs("hand-place", OBS_DIM)
     with pytest.raises(UserError, match="reads Sawyer observations .* use decoder_inputs='observation'"):

@@ -38,12 +38,13 @@ has no structure): the first three numbers of ``z`` are a point on the table, :f
 that reads only the hand's distance from it predicts the same reward at the same distance anywhere, so the
 encoder must put the place where the task scores; and a policy that reads the offset (as the told bound
 ``bc-task`` reads its goal's), blind to where on the table the hand is, meets a goal in a cell training never
-used as a familiar offset. Why: a ``z``
-without it names the training tasks' goals as a lookup table, which a new table's goal is not in
-(``baselines/sawyer-manip-remedies/README.md``).
+used as a familiar offset. Why: a ``z`` without it names the training tasks' goals as a lookup table, which a
+new table's goal is not in (``baselines/sawyer-manip-remedies/README.md``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -216,6 +217,17 @@ def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module
 def place_of_hand(context: torch.Tensor) -> torch.Tensor:
     """The latent's first three numbers that put its place (:func:`latent_place`) at each transition's hand."""
     return (context[..., :3] - context.new_tensor(PLACE_CENTRE)) / PLACE_SCALE
+
+
+def encoder_place(name: str, latent_dim: int) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """What fixes the context factors' place for context inputs ``name`` (:func:`place_of_hand` for
+    ``"hand-place"``, else ``None``); :class:`UserError` if the latent is too small to hold a place."""
+    if name != "hand-place":
+        return None
+    if latent_dim < 3:
+        raise UserError(f"context_inputs 'hand-place' puts a place in a latent of at least 3 numbers, "
+                        f"this one has {latent_dim}: use context_inputs='hand'")
+    return place_of_hand
 
 
 def decoder_inputs(name: str, obs_dim: int, act_dim: int, latent_dim: int) -> tuple[nn.Module, int]:

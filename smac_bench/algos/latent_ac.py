@@ -35,7 +35,7 @@ from smac_bench.algos.base import Agent, OnlineSetting
 from smac_bench.algos.config import LatentACConfig, coerce_config
 from smac_bench.algos.encoder import ContextEncoder, RewardDecoder
 from smac_bench.algos.exploration import ExplorationPolicy
-from smac_bench.algos.inputs import context_inputs, decoder_inputs, place_of_hand, policy_inputs
+from smac_bench.algos.inputs import context_inputs, decoder_inputs, encoder_place, policy_inputs
 from smac_bench.algos.networks import EnsembleMLP, TanhGaussianPolicy, polyak_update
 from smac_bench.algos.online import Rollout
 from smac_bench.algos.table_prior import FIT_CONTEXT, TablePrior, first_observations, fit_table_prior, posterior_means
@@ -79,7 +79,7 @@ class LatentActorCritic(Agent):
             torch.manual_seed(derive_seed(seed, "init"))
             seen, seen_dim = context_inputs(cfg.context_inputs, self.obs_dim, self.context_dim)
             self.encoder = ContextEncoder(self.context_dim, cfg.encoder_hidden, cfg.latent_dim, seen, seen_dim,
-                                          place_of_hand if cfg.context_inputs == "hand-place" else None)
+                                          encoder_place(cfg.context_inputs, cfg.latent_dim))
             self.decoder = None
             if self.uses_decoder:
                 seen, seen_dim = decoder_inputs(cfg.decoder_inputs, self.obs_dim, self.act_dim, cfg.latent_dim)
@@ -91,7 +91,7 @@ class LatentActorCritic(Agent):
             self.critic = EnsembleMLP(2, z_in, cfg.critic_hidden, 1)
             # last, so the networks' initial weights do not depend on it; every fit redraws its weights
             self.table_prior = (TablePrior(self.obs_dim, cfg.latent_dim, cfg.table_prior_components,
-                                           place=cfg.context_inputs == "hand-place")
+                                           place=self.encoder.place is not None)
                                 if cfg.exploration_prior == "table" else None)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         for module in self.modules().values():

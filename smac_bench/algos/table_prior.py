@@ -35,7 +35,9 @@ would hold ~0.4 GB per hidden layer)."""
 class TablePrior(nn.Module):
     """``p(z | s_0)``: mixture weights, means and log standard deviations of ``components`` diagonal Gaussians.
 
-    ``s_0`` is whitened by the fit's statistics (buffers ``obs_mean`` / ``obs_std``, checkpointed with the weights).
+    ``s_0`` is whitened by the fit's statistics (buffers ``obs_mean`` / ``obs_std``, checkpointed with the weights);
+    with ``place``, the net reads :meth:`ScenePlaces.shape` as it is (flags, yaws, joints and opening, all of
+    order one) and the statistics go unused.
     """
 
     def __init__(self, obs_dim: int, latent_dim: int, components: int, hidden: int = 128,
