@@ -69,6 +69,12 @@ def latent_place(z: torch.Tensor) -> torch.Tensor:
     return z[..., :3] * PLACE_SCALE + z.new_tensor(PLACE_CENTRE)
 
 
+def place_of_hand(x: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`latent_place` for the hand of each row of ``x`` (a Sawyer observation or context
+    transition, or any ``[..., 3+]`` whose first three numbers are a point): the latent's first three numbers."""
+    return (x[..., :3] - x.new_tensor(PLACE_CENTRE)) / PLACE_SCALE
+
+
 class PlaceLast(nn.Module):
     """``[x, z]`` -> ``[x, z[3:], place(z)]``: the latent's place moved to the end, in metres, where
     :class:`HandRelative` with ``told_goal`` reads a goal point."""
@@ -212,11 +218,6 @@ def context_inputs(name: str, obs_dim: int, context_dim: int) -> tuple[nn.Module
     if name == "transition":
         return nn.Identity(), context_dim
     return _hand_only("context_inputs", "transition", obs_dim, context_dim, keep_tail=True)
-
-
-def place_of_hand(context: torch.Tensor) -> torch.Tensor:
-    """The latent's first three numbers that put its place (:func:`latent_place`) at each transition's hand."""
-    return (context[..., :3] - context.new_tensor(PLACE_CENTRE)) / PLACE_SCALE
 
 
 def encoder_place(name: str, latent_dim: int) -> Callable[[torch.Tensor], torch.Tensor] | None:
